@@ -1,0 +1,142 @@
+"""Reading and writing RFC 3339 timestamps, the same on every Python.
+
+``datetime.fromisoformat`` takes ``Z`` only from Python 3.11 on and accepts
+forms RFC 3339 does not, so sleeplog parses timestamps itself. Offsets are
+kept exactly as they were sent: a record reads back the way it was written.
+"""
+
+import re
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+_TIMESTAMP = re.compile(
+    r"""
+    (?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})
+    [Tt\ ]
+    (?P<hour>\d{2}):(?P<minute>\d{2}):(?P<second>\d{2})
+    (?:\.(?P<fraction>\d{1,9}))?
+    (?P<offset>[Zz]|[+-]\d{2}:\d{2})?
+    """,
+    re.VERBOSE | re.ASCII,
+)
+
+_ZONE_NAME = re.compile(r"[A-Za-z0-9_+\-]+(?:/[A-Za-z0-9_+\-]+)*", re.ASCII)
+
+
+class TimestampError(ValueError):
+    """A timestamp or zone name that cannot be read; the text says why."""
+
+
+def load_zone(name):
+    """Return the ``ZoneInfo`` for the IANA zone ``name``.
+
+    Raises :class:`TimestampError` for a name that is malformed or unknown.
+    """
+    if not isinstance(name, str) or not _ZONE_NAME.fullmatch(name) or len(name) > 64:
+        raise TimestampError("is not an IANA time zone name such as Europe/Moscow")
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise TimestampError(f"{name!r} is not a known IANA time zone") from None
+
+
+def parse_timestamp(text, zone=None):
+    """Parse an RFC 3339 timestamp into an aware ``datetime``.
+
+    A timestamp with an offset keeps that offset as a fixed ``timezone``. One
+    without an offset is read as wall time in ``zone`` (a ``ZoneInfo``) and
+    given the offset the zone had then; without ``zone`` it is refused. A wall
+    time that occurs twice, at the end of daylight-saving time, is taken as the
+    first of the two; one that never occurs, in the gap at its start, is
+    refused.
+    """
+    if not isinstance(text, str):
+        raise TimestampError("must be a string in RFC 3339 form")
+
+    match = _TIMESTAMP.fullmatch(text)
+    if match is None:
+        raise TimestampError(
+            "must be an RFC 3339 timestamp such as 2024-03-01T23:15:00+01:00"
+        )
+
+    parts = match.groupdict()
+    fraction = (parts["fraction"] or "0")[:6].ljust(6, "0")
+    try:
+        naive = datetime(
+            int(parts["year"]),
+            int(parts["month"]),
+            int(parts["day"]),
+            int(parts["hour"]),
+            int(parts["minute"]),
+            int(parts["second"]),
+            int(fraction),
+        )
+    except ValueError as exc:
+        raise TimestampError(f"is not a real date and time ({exc})") from None
+
+    offset = parts["offset"]
+    if offset is not None:
+        return naive.replace(tzinfo=_fixed_offset(offset))
+
+    if zone is None:
+        raise TimestampError(
+            "has no UTC offset; add one (such as +03:00 or Z) or give a timezone"
+        )
+    return localize(naive, zone)
+
+
+def localize(naive, zone):
+    """Attach ``zone`` to a naive wall time and freeze the offset it has then.
+
+    The result carries a fixed offset, so it formats the same wherever it goes.
+    """
+    aware = naive.replace(tzinfo=zone, fold=0)
+    round_trip = aware.astimezone(timezone.utc).astimezone(zone)
+    if round_trip.replace(tzinfo=None) != naive:
+        raise TimestampError(
+            f"{naive.isoformat()} does not exist in {zone.key}: "
+            "the clocks skipped it when daylight-saving time began"
+        )
+    return aware.replace(tzinfo=timezone(aware.utcoffset()))
+
+
+def format_timestamp(moment):
+    """Write an aware ``datetime`` as RFC 3339, keeping its offset.
+
+    UTC is written as ``Z``; fractions of a second appear only when present.
+    """
+    offset = moment.utcoffset()
+    text = moment.replace(tzinfo=None).isoformat()
+    if offset == timedelta(0):
+        return text + "Z"
+
+    sign = "+" if offset >= timedelta(0) else "-"
+    minutes = abs(offset) // timedelta(minutes=1)
+    return f"{text}{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def offset_seconds(moment):
+    """The UTC offset of an aware ``datetime``, in whole seconds."""
+    return int(moment.utcoffset().total_seconds())
+
+
+def from_utc(naive_utc, offset):
+    """Rebuild an aware ``datetime`` from a naive UTC time and an offset.
+
+    ``offset`` is in seconds east of UTC, as :func:`offset_seconds` gives it.
+    """
+    zone = timezone(timedelta(seconds=offset))
+    return naive_utc.replace(tzinfo=timezone.utc).astimezone(zone)
+
+
+def _fixed_offset(text):
+    if text in ("Z", "z"):
+        return timezone.utc
+
+    hours, minutes = int(text[1:3]), int(text[4:6])
+    if hours > 23 or minutes > 59:
+        raise TimestampError(f"has an impossible UTC offset {text}")
+
+    delta = timedelta(hours=hours, minutes=minutes)
+    return timezone(-delta if text[0] == "-" else delta)
