@@ -32,7 +32,7 @@ class TestRecordStoreContract:
                 "2024-05-02T07:05:30+03:00",
                 timezone="Europe/Moscow",
                 source="Sleep as Android",
-                note="snow \u2744 and \"quotes\"",
+                note='snow \u2744 and "quotes"',
                 client="192.0.2.7",
             )
         )
@@ -44,7 +44,7 @@ class TestRecordStoreContract:
         assert again == stored
         assert again.to_json()["start"] == "2024-05-01T23:10:00+03:00"
         assert again.to_json()["end"] == "2024-05-02T07:05:30+03:00"
-        assert again.note == "snow \u2744 and \"quotes\""
+        assert again.note == 'snow \u2744 and "quotes"'
         assert again.client == "192.0.2.7"
 
     def test_offsets_come_back_as_sent(self, store):
@@ -131,9 +131,7 @@ class TestRecordStoreContract:
 
     def test_pages_follow_the_cursor(self, store):
         for day in range(1, 8):
-            store.save(
-                record(f"2024-05-0{day}T01:00:00Z", f"2024-05-0{day}T02:00:00Z")
-            )
+            store.save(record(f"2024-05-0{day}T01:00:00Z", f"2024-05-0{day}T02:00:00Z"))
 
         first = store.page(limit=3)
         second = store.page(after=(datetime(2024, 5, 3, 1), first[-1].id), limit=3)
@@ -154,9 +152,7 @@ class TestRecordStoreContract:
         store.save(record("2024-05-02T01:00:00+03:00", "2024-05-02T09:00:00+03:00"))
         store.save(record("2024-05-02T05:59:59Z", "2024-05-02T07:00:00Z"))  # in
         store.save(record("2024-05-02T06:00:00Z", "2024-05-02T07:00:00Z"))  # starts at
-        store.save(
-            record("2024-05-01T23:00:00Z", "2024-05-02T01:00:00Z", owner="bob")
-        )
+        store.save(record("2024-05-01T23:00:00Z", "2024-05-02T01:00:00Z", owner="bob"))
 
         everyone = store.page(start_from=window[0], start_to=window[1])
         alice = list(

@@ -55,8 +55,9 @@ class RecordStore(abc.ABC):
         """Remove the record with ``record_id``; return whether it existed."""
 
     @abc.abstractmethod
-    def page(self, *, owner=None, start_from=None, start_to=None, after=None,
-             limit=500):
+    def page(
+        self, *, owner=None, start_from=None, start_to=None, after=None, limit=500
+    ):
         """Return a list of at most ``limit`` records in store order.
 
         ``owner`` restricts to one owner. ``start_from`` and ``start_to`` are
@@ -72,11 +73,20 @@ class RecordStore(abc.ABC):
     def check(self):
         """Raise ``StorageUnavailableError`` unless the store can take writes."""
 
+    def prepare(self):
+        """Create or migrate what the store needs on its server; run at start-up.
+
+        Raises ``StorageError`` when that cannot be done.
+        """
+        return None
+
     def close(self):
         """Release connections; the store is not used afterwards."""
+        return None
 
-    def iter_records(self, *, owner=None, start_from=None, start_to=None, after=None,
-                     page_size=500):
+    def iter_records(
+        self, *, owner=None, start_from=None, start_to=None, after=None, page_size=500
+    ):
         """Yield every matching record in store order, one page at a time.
 
         Memory stays flat: only one page is held at once.

@@ -56,8 +56,9 @@ class MemoryRecordStore(RecordStore):
             self._order.remove(cursor_of(record))
             return True
 
-    def page(self, *, owner=None, start_from=None, start_to=None, after=None,
-             limit=500):
+    def page(
+        self, *, owner=None, start_from=None, start_to=None, after=None, limit=500
+    ):
         lowest = after
         if start_from is not None:
             floor = (earliest_start(start_from), 0)
