@@ -9,22 +9,20 @@ machine never meet.
 
 import os
 import secrets
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pymysql
 import pytest
 import redis
 
+from helpers import NOW, make_client
 from sleeplog.config import load_settings
 from sleeplog.storage.memory_store import MemoryRecordStore
+from sleeplog.web.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = ROOT / "config"
 DATA_DIR = Path(__file__).resolve().parent / "data"
-
-#: A fixed "now" for validation, so tests never depend on the clock.
-NOW = datetime(2024, 6, 1, 12, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture(scope="session")
@@ -113,6 +111,31 @@ def redis_store(settings, redis_client):
 def store(request):
     """Each record store in turn, empty."""
     return request.getfixturevalue(f"{request.param}_store")
+
+
+@pytest.fixture()
+def audit_log(tmp_path):
+    from sleeplog.storage.audit_log import AuditLog
+
+    log = AuditLog(str(tmp_path / "log.json"), fsync="never")
+    log.open()
+    yield log
+    log.close()
+
+
+@pytest.fixture()
+def stores(memory_store, mysql_store, redis_store):
+    return {"memory": memory_store, "mysql": mysql_store, "redis": redis_store}
+
+
+@pytest.fixture()
+def app(settings, stores, audit_log):
+    return create_app(settings, stores, audit_log, clock=lambda: NOW)
+
+
+@pytest.fixture()
+def client(app):
+    return make_client(app)
 
 
 def _mysql_admin(settings):

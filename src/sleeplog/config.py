@@ -1,4 +1,4 @@
-"""Reading the configuration: two INI files, each value overridable from the environment.
+"""Reading the configuration: two INI files, any value overridable from the environment.
 
 ``config/sleeplog.ini`` holds the service's own settings and
 ``config/database.ini`` the storage servers'. The folder is ``./config``
@@ -158,7 +158,7 @@ class Settings(types.SimpleNamespace):
 
 
 def config_dir(explicit=None, environ=None):
-    """The folder to read: ``explicit``, else ``$SLEEPLOG_CONFIG_DIR``, else ./config."""
+    """The folder to read: ``explicit``, else $SLEEPLOG_CONFIG_DIR, else ./config."""
     environ = os.environ if environ is None else environ
     return explicit or environ.get(ENV_PREFIX + "CONFIG_DIR") or "config"
 

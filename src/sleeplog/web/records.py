@@ -1,0 +1,105 @@
+"""The record routes: ``/api/<store>/records`` for every configured store."""
+
+from urllib.parse import urlencode
+
+from bottle import request
+
+from sleeplog.errors import NotFoundError
+from sleeplog.models import validate_record
+from sleeplog.storage.base import cursor_of
+from sleeplog.web.audit import note
+from sleeplog.web.bodies import read_json
+from sleeplog.web.context import current
+from sleeplog.web.params import (
+    encode_cursor,
+    query_cursor,
+    query_int,
+    query_timestamp,
+)
+from sleeplog.web.responses import json_response, streamed_array
+
+MAX_PAGE = 10000
+
+
+def install(app):
+    """Add the record routes to ``app``."""
+    app.route("/api/<store>/records", "POST", create_record)
+    app.route("/api/<store>/records", "GET", list_records)
+    app.route("/api/<store>/records/<record_id>", "GET", get_record)
+
+
+def create_record(store, owner):
+    """Save one record: 201 when new, 200 with the stored one for a repeat."""
+    settings = current("settings")
+    payload = read_json(request.environ, settings.server.max_body_bytes)
+    record = validate_record(
+        payload,
+        owner=owner,
+        now=current("clock")(),
+        client=request.environ["sleeplog.client"],
+    )
+    note(request.environ, data=record.to_json())
+
+    stored, created = store.save(record)
+    if created:
+        note(request.environ, undo=lambda: store.delete(stored.id))
+    note(request.environ, summary={"id": stored.id, "created": created})
+
+    location = f"/api/{store.name}/records/{stored.id}"
+    return json_response(
+        stored.to_json(),
+        status=201 if created else 200,
+        headers={"Location": location},
+    )
+
+
+def list_records(store):
+    """All records in order as a JSON array; ``limit`` pages with a cursor."""
+    start_from = query_timestamp("from")
+    start_to = query_timestamp("to")
+    limit = query_int("limit", 1, MAX_PAGE)
+    after = query_cursor()
+    selection = dict(start_from=start_from, start_to=start_to)
+
+    if limit is not None:
+        page = store.page(after=after, limit=limit + 1, **selection)
+        headers = {}
+        if len(page) > limit:
+            page = page[:limit]
+            headers = _next_page_headers(store, cursor_of(page[-1]), limit)
+        note(request.environ, summary={"items": len(page)})
+        return json_response([r.to_json() for r in page], headers=headers)
+
+    # Fetch the first page before answering, so a store that is down
+    # answers 503 rather than a cut-off stream.
+    first = store.page(after=after, limit=500, **selection)
+    records = _continue(store, first, selection)
+    return streamed_array(record.to_json() for record in records)
+
+
+def get_record(store, record_id):
+    """One record by id."""
+    if not record_id.isascii() or not record_id.isdigit() or len(record_id) > 19:
+        raise NotFoundError(f"There is no record {record_id!r}.")
+
+    record = store.get(int(record_id))
+    note(request.environ, summary={"id": record.id})
+    return json_response(record.to_json())
+
+
+def _continue(store, first, selection, page_size=500):
+    yield from first
+    if len(first) == page_size:
+        yield from store.iter_records(
+            after=cursor_of(first[-1]), page_size=page_size, **selection
+        )
+
+
+def _next_page_headers(store, cursor, limit):
+    query = {
+        key: value for key, value in request.query.decode().items() if key != "cursor"
+    }
+    query["limit"] = str(limit)
+    query["cursor"] = encode_cursor(cursor)
+    url = f"/api/{store.name}/records?{urlencode(query)}"
+    return {"Link": f'<{url}>; rel="next"', "X-Next-Cursor": query["cursor"]}
