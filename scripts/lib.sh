@@ -145,3 +145,23 @@ start_redis() {
     done
     die "Redis did not start; see $VAR/redis.log"
 }
+
+# ensure_secret_key: unless the configuration or SLEEPLOG_AUTH_SECRET_KEYS
+# names real token-signing keys, make one random key in var/secret_key (mode
+# 600) the first time, and export it, so tokens outlive a restart.
+ensure_secret_key() {
+    local current
+    current=$(setting auth secret_keys)
+    if [ -n "$current" ] && [ "$current" != CHANGE-ME ]; then
+        return
+    fi
+    mkdir -p "$VAR"
+    if [ ! -s "$VAR/secret_key" ]; then
+        say "making a token-signing key in $VAR/secret_key"
+        (umask 077 && "$VENV/bin/python" -c \
+            'import secrets; print(secrets.token_urlsafe(48))' >"$VAR/secret_key")
+    fi
+    chmod 600 "$VAR/secret_key"
+    SLEEPLOG_AUTH_SECRET_KEYS=$(cat "$VAR/secret_key")
+    export SLEEPLOG_AUTH_SECRET_KEYS
+}

@@ -1,4 +1,8 @@
-"""The record endpoints, in-process, against the real MySQL and Redis stores."""
+"""The record endpoints, in-process, against the real MySQL and Redis stores.
+
+``client`` is logged in as a user with the role ``user``; who may see whose
+records is tested in ``test_auth_access.py``.
+"""
 
 import pytest
 
@@ -23,7 +27,7 @@ def test_post_creates_a_record(client, store_name):
     assert response.headers["Location"] == f"/api/{store_name}/records/{body['id']}"
     assert body["start"] == "2024-05-01T23:00:00+03:00"
     assert body["end"] == "2024-05-02T07:00:00+03:00"
-    assert body["owner"] == "default"
+    assert body["owner"] == client.user.owner == str(client.user.id)
     assert body["client"] == "127.0.0.1"
     assert body["timezone"] == "Europe/Moscow"
     assert body["source"] == "Sleep as Android"
@@ -143,7 +147,7 @@ def test_bad_list_parameters_are_422(client, store_name, query, field):
     assert response.json["error"]["details"][0]["field"] == field
 
 
-def test_unknown_store_is_404(client):
+def test_unknown_store_is_404_to_a_known_caller(client):
     response = client.post_json("/api/postgres/records", night(), status=404)
 
     assert "postgres" in response.json["error"]["message"]
@@ -170,7 +174,8 @@ def test_every_request_leaves_one_audit_entry(client, audit_log, store_name):
     assert first["request_id"] == created.headers["X-Request-ID"]
     assert first["path"] == url
     assert first["client"] == "127.0.0.1"
-    assert first["owner"] == "default"
+    assert first["owner"] == client.user.owner
+    assert first["user"] == {"id": client.user.id, "nickname": client.user.nickname}
     assert first["store"] == store_name
     assert first["data"]["start"] == "2024-05-01T23:00:00+03:00"
     assert first["data"]["note"] == "n"

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from helpers import NOW, log_entries, make_client, night
+from helpers import NOW, log_entries, night
 from sleeplog.storage.audit_log import AuditLog
 from sleeplog.storage.memory_store import MemoryRecordStore
 from sleeplog.storage.mysql_store import MySQLRecordStore
@@ -15,14 +15,20 @@ from sleeplog.web.app import create_app
 from sleeplog.web.audit import client_address
 
 
-def test_livez(client):
-    assert client.get("/livez").json == {"status": "alive"}
+def test_livez(anonymous):
+    assert anonymous.get("/livez").json == {"status": "alive"}
 
 
-def test_readyz_when_everything_is_up(client):
-    assert client.get("/readyz").json == {
+def test_readyz_when_everything_is_up(anonymous):
+    assert anonymous.get("/readyz").json == {
         "status": "ready",
-        "checks": {"log": "ok", "memory": "ok", "mysql": "ok", "redis": "ok"},
+        "checks": {
+            "accounts": "ok",
+            "log": "ok",
+            "memory": "ok",
+            "mysql": "ok",
+            "redis": "ok",
+        },
     }
 
 
@@ -39,14 +45,17 @@ def dead_settings(settings):
 
 
 @pytest.fixture()
-def dead_client(dead_settings, audit_log):
+def dead_client(dead_settings, audit_log, accounts, auth):
+    """Logged in through live accounts, with record stores that are down."""
     stores = {
         "mysql": MySQLRecordStore(dead_settings),
         "redis": RedisRecordStore(dead_settings),
     }
     for name, store in stores.items():
         store.name = name
-    yield make_client(create_app(dead_settings, stores, audit_log, lambda: NOW))
+    app = create_app(dead_settings, stores, audit_log, lambda: NOW, accounts=accounts)
+    account = auth.user("user")
+    yield auth.client_for(account.token, account.user, app=app)
     for store in stores.values():
         store.close()
 
@@ -81,16 +90,22 @@ def test_store_down_is_503_promptly(dead_client, audit_log, store_name, method):
     assert log_entries(audit_log)[-1]["status"] == 503
 
 
-def test_log_endpoint_streams_entries_with_filters(client, audit_log):
-    client.post_json("/api/memory/records", night())
-    client.get("/api/memory/records/99", status=404)
-    client.post_json("/api/memory/records", {}, status=422)
+@pytest.fixture()
+def admin(auth):
+    """A client logged in as an admin, who may read the log."""
+    return auth.client("admin")
 
-    everything = client.get("/api/log").json
-    errors = client.get("/api/log", {"status": "4xx"}).json
-    not_found = client.get("/api/log", {"status": "404"}).json
-    limited = client.get("/api/log", {"limit": "2"}).json
-    future = client.get("/api/log", {"since": "2999-01-01T00:00:00Z"}).json
+
+def test_log_endpoint_streams_entries_with_filters(admin, audit_log):
+    admin.post_json("/api/memory/records", night())
+    admin.get("/api/memory/records/99", status=404)
+    admin.post_json("/api/memory/records", {}, status=422)
+
+    everything = admin.get("/api/log").json
+    errors = admin.get("/api/log", {"status": "4xx"}).json
+    not_found = admin.get("/api/log", {"status": "404"}).json
+    limited = admin.get("/api/log", {"limit": "2"}).json
+    future = admin.get("/api/log", {"since": "2999-01-01T00:00:00Z"}).json
 
     assert [e["status"] for e in everything] == [201, 404, 422]
     assert [e["status"] for e in errors] == [404, 422]
@@ -102,15 +117,15 @@ def test_log_endpoint_streams_entries_with_filters(client, audit_log):
     assert [e["summary"]["items"] for e in reads] == [3, 2, 1, 2, 0]
 
 
-def test_log_since_compares_instants(client, audit_log):
-    client.get("/livez")
+def test_log_since_compares_instants(admin, audit_log):
+    admin.get("/livez")
     stamp = datetime.fromisoformat(log_entries(audit_log)[0]["time"])
     moscow = stamp.astimezone(timezone(timedelta(hours=3)))
     later = moscow + timedelta(milliseconds=1)
 
     # The same instant written in Moscow time selects the entry; 1 ms later not.
-    selected = client.get("/api/log", {"since": moscow.isoformat()}).json
-    after = client.get("/api/log", {"since": later.isoformat()}).json
+    selected = admin.get("/api/log", {"since": moscow.isoformat()}).json
+    after = admin.get("/api/log", {"since": later.isoformat()}).json
 
     assert [e["path"] for e in selected] == ["/livez"]
     assert "/livez" not in [e["path"] for e in after]
@@ -124,19 +139,19 @@ def test_log_since_compares_instants(client, audit_log):
         ({"limit": "0"}, "limit"),
     ],
 )
-def test_log_filters_are_checked(client, query, field):
-    response = client.get("/api/log", query, status=422)
+def test_log_filters_are_checked(admin, query, field):
+    response = admin.get("/api/log", query, status=422)
 
     assert response.json["error"]["details"][0]["field"] == field
 
 
-def test_unwritable_log_refuses_changes_and_stores_nothing(settings, tmp_path):
+def test_unwritable_log_refuses_changes_and_stores_nothing(settings, accounts, auth):
     broken = AuditLog("/dev/full", fsync="always")
     memory = MemoryRecordStore()
     memory.name = "memory"
-    client = make_client(
-        create_app(settings, {"memory": memory}, broken, clock=lambda: NOW)
-    )
+    app = create_app(settings, {"memory": memory}, broken, lambda: NOW, accounts)
+    account = auth.user("user")
+    client = auth.client_for(account.token, account.user, app=app)
 
     refused = client.post_json("/api/memory/records", night(), status=503)
     listed = client.get("/api/memory/records")
@@ -187,12 +202,15 @@ def test_client_address(peer, forwarded, trusted, expected):
     assert client_address(environ, networks) == expected
 
 
-def test_trusted_proxy_sets_the_records_client(settings, stores, audit_log):
+def test_trusted_proxy_sets_the_records_client(
+    settings, stores, audit_log, accounts, auth
+):
     import ipaddress
 
     proxied = copy.deepcopy(settings)
     proxied.server.trusted_proxies = (ipaddress.ip_network("127.0.0.1/32"),)
-    client = make_client(create_app(proxied, stores, audit_log, lambda: NOW))
+    app = create_app(proxied, stores, audit_log, lambda: NOW, accounts)
+    client = auth.client_for(auth.user("user").token, app=app)
 
     response = client.post_json(
         "/api/memory/records", night(), headers={"X-Forwarded-For": "203.0.113.9"}
@@ -202,7 +220,9 @@ def test_trusted_proxy_sets_the_records_client(settings, stores, audit_log):
     assert log_entries(audit_log)[-1]["client"] == "203.0.113.9"
 
 
-def test_a_new_backend_is_one_class_plus_configuration(tmp_path, test_environ):
+def test_a_new_backend_is_one_class_plus_configuration(
+    tmp_path, test_environ, accounts, auth
+):
     """[stores] memory = ... serves /api/memory/records with no route change."""
     from sleeplog.config import load_settings
     from sleeplog.storage.registry import open_stores
@@ -221,7 +241,8 @@ def test_a_new_backend_is_one_class_plus_configuration(tmp_path, test_environ):
     stores = open_stores(settings)
     log = AuditLog(settings.audit.path, fsync="never")
     log.open()
-    client = make_client(create_app(settings, stores, log, lambda: NOW))
+    app = create_app(settings, stores, log, lambda: NOW, accounts)
+    client = auth.client_for(auth.user("user").token, app=app)
 
     created = client.post_json("/api/memory/records", night())
     missing = client.get("/api/mysql/records", status=404)

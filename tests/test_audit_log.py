@@ -384,7 +384,7 @@ def test_an_append_repairs_what_another_process_tore(path, caplog):
     ],
     ids=["object", "one-line-array", "short", "nothing", "pretty", "small", "trailer"],
 )
-def test_a_file_that_is_not_a_log_is_refused_untouched(path, content):
+def test_a_file_that_is_not_a_log_is_refused_untouched(path, content, caplog):
     if not content:
         # An empty file is a new log; this case is a directory instead.
         path.mkdir()
@@ -392,9 +392,11 @@ def test_a_file_that_is_not_a_log_is_refused_untouched(path, content):
         path.write_bytes(content)
     log = AuditLog(path)
 
-    with pytest.raises(AuditLogUnavailableError, match="log.json"):
+    with pytest.raises(AuditLogUnavailableError, match="^The audit log is unavailable"):
         log.open()
     assert not log.healthy
+    # The path is for the operator's log, not for clients.
+    assert str(path) in caplog.text
     with pytest.raises(AuditLogUnavailableError):
         log.append({"a": 1})
     with pytest.raises(AuditLogUnavailableError):
@@ -569,3 +571,24 @@ def _read_locked(path):
             return file.read()
         finally:
             fcntl.flock(file, fcntl.LOCK_UN)
+
+
+def test_a_lock_held_elsewhere_times_out_instead_of_hanging(path, monkeypatch):
+    monkeypatch.setattr(audit_log, "LOCK_WAIT", 0.2)
+    log = AuditLog(path, fsync="never")
+    log.open()
+    log.append({"before": 1})
+    holder = os.open(path, os.O_RDONLY)
+    fcntl.flock(holder, fcntl.LOCK_SH)
+
+    try:
+        started = time.monotonic()
+        with pytest.raises(AuditLogUnavailableError, match="locked for over 0.2 s"):
+            log.append({"during": 1})
+        waited = time.monotonic() - started
+    finally:
+        os.close(holder)
+
+    assert 0.2 <= waited < 1.0
+    log.append({"after": 1})
+    assert json.loads(path.read_bytes()) == [{"before": 1}, {"after": 1}]

@@ -1,5 +1,6 @@
 """Reading the configuration files and their environment overrides."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sleeplog.config import load_settings
+from sleeplog.config import load_settings, require_secret_keys
 from sleeplog.errors import ConfigError
 
 CONFIG = Path(__file__).resolve().parent.parent / "config"
@@ -40,6 +41,20 @@ def test_shipped_files_load(config_dir):
     assert settings.mysql.pool_size == 8
     assert settings.redis.key_prefix == "sleeplog"
     assert sorted(settings.stores) == ["mysql", "redis"]
+    # The shipped placeholder loads as no key; the service refuses to start.
+    assert settings.auth.secret_keys == ()
+    assert settings.auth.token_lifetime == 86400
+    assert settings.auth.default_role == "user"
+    assert settings.auth.default_timezone == "UTC"
+    assert settings.auth.login_max_failures == 5
+    assert settings.auth.login_failure_window == 900
+    assert settings.auth.cookie_secure is False
+    # The OWASP minimum for argon2id.
+    assert (
+        settings.auth.argon2_memory_kib,
+        settings.auth.argon2_time_cost,
+        settings.auth.argon2_parallelism,
+    ) == (19456, 2, 1)
 
 
 def test_environment_overrides_the_file(config_dir):
@@ -60,6 +75,122 @@ def test_environment_overrides_the_file(config_dir):
         "::1/128",
     ]
     assert settings.mysql.pool_size == 3
+
+
+def test_secret_keys_are_a_list_oldest_first(config_dir):
+    old, new = "o" * 32, "n" * 40
+    settings = load_settings(
+        str(config_dir), environ={"SLEEPLOG_AUTH_SECRET_KEYS": f" {old}  {new} "}
+    )
+
+    assert settings.auth.secret_keys == (old, new)
+    require_secret_keys(settings)
+
+
+@pytest.mark.parametrize("value", ["", "   ", "CHANGE-ME"])
+def test_an_unset_or_placeholder_secret_is_refused_by_name(config_dir, value):
+    settings = load_settings(
+        str(config_dir), environ={"SLEEPLOG_AUTH_SECRET_KEYS": value}
+    )
+
+    with pytest.raises(ConfigError) as caught:
+        require_secret_keys(settings)
+
+    assert caught.value.message == (
+        f"{config_dir / 'sleeplog.ini'}: [auth] secret_keys: is not set (or is "
+        "the placeholder CHANGE-ME); set $SLEEPLOG_AUTH_SECRET_KEYS to one or more "
+        "random keys of 32 characters or more, oldest first"
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("short-" + "s" * 20, "each key must be 32 characters or more"),
+        ("k" * 32 + " tiny", "each key must be 32 characters or more"),
+        ("k" * 32 + " CHANGE-ME", "must not list the placeholder CHANGE-ME"),
+    ],
+)
+def test_a_bad_secret_is_refused_without_repeating_it(config_dir, value, problem):
+    with pytest.raises(ConfigError) as caught:
+        load_settings(str(config_dir), environ={"SLEEPLOG_AUTH_SECRET_KEYS": value})
+
+    assert caught.value.message == (
+        f"{config_dir / 'sleeplog.ini'}: [auth] secret_keys "
+        f"(from $SLEEPLOG_AUTH_SECRET_KEYS): {problem}"
+    )
+    for key in value.split():
+        assert key not in caught.value.message.replace("CHANGE-ME", "")
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        (
+            "SLEEPLOG_AUTH_DEFAULT_ROLE",
+            "admin",
+            "[auth] default_role (from $SLEEPLOG_AUTH_DEFAULT_ROLE): expected one "
+            "of viewer, user, analyst, got 'admin'",
+        ),
+        (
+            "SLEEPLOG_AUTH_DEFAULT_TIMEZONE",
+            "Mars/Olympus",
+            "[auth] default_timezone (from $SLEEPLOG_AUTH_DEFAULT_TIMEZONE): "
+            "'Mars/Olympus' is not a known IANA time zone, got 'Mars/Olympus'",
+        ),
+        (
+            "SLEEPLOG_AUTH_COOKIE_SECURE",
+            "maybe",
+            "[auth] cookie_secure (from $SLEEPLOG_AUTH_COOKIE_SECURE): "
+            "expected true or false, got 'maybe'",
+        ),
+        (
+            "SLEEPLOG_AUTH_ARGON2_PARALLELISM",
+            "4000",
+            "[auth] argon2_parallelism (from $SLEEPLOG_AUTH_ARGON2_PARALLELISM): "
+            "expected a whole number from 1 to 64, got '4000'",
+        ),
+    ],
+)
+def test_bad_auth_settings_name_the_key(config_dir, key, value, message):
+    with pytest.raises(ConfigError) as caught:
+        load_settings(str(config_dir), environ={key: value})
+
+    assert caught.value.message == f"{config_dir / 'sleeplog.ini'}: {message}"
+
+
+def test_argon2_memory_must_cover_its_lanes(config_dir):
+    environ = {
+        "SLEEPLOG_AUTH_ARGON2_MEMORY_KIB": "16",
+        "SLEEPLOG_AUTH_ARGON2_PARALLELISM": "4",
+    }
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(str(config_dir), environ=environ)
+
+    assert caught.value.message == (
+        f"{config_dir / 'sleeplog.ini'}: [auth] argon2_memory_kib: "
+        "must be at least 8 times argon2_parallelism"
+    )
+
+
+def test_check_config_reports_the_placeholder_secret(config_dir):
+    script = Path(sys.executable).parent / "sleeplog"
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SLEEPLOG_")}
+
+    result = subprocess.run(
+        [str(script), "--config", str(config_dir), "check-config"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=environ,
+    )
+
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        f"sleeplog: {config_dir / 'sleeplog.ini'}: [auth] secret_keys: is not set"
+    )
+    assert result.stderr.count("\n") == 1
 
 
 def test_config_dir_from_the_environment(config_dir):

@@ -1,5 +1,6 @@
 """Every way a request can go wrong, its status, and the one JSON error shape."""
 
+import copy
 import json
 from wsgiref.util import setup_testing_defaults
 
@@ -73,7 +74,7 @@ def test_missing_content_type_is_415(client):
     assert_error_shape(response, 415)
 
 
-def test_body_over_the_limit_is_413_before_reading(app, settings):
+def test_body_over_the_limit_is_413_before_reading(app, settings, client):
     limit = settings.server.max_body_bytes
 
     class Unreadable:
@@ -87,6 +88,7 @@ def test_body_over_the_limit_is_413_before_reading(app, settings):
         PATH_INFO=URL,
         CONTENT_TYPE="application/json",
         CONTENT_LENGTH=str(limit + 1),
+        HTTP_AUTHORIZATION=f"Bearer {client.token}",
     )
     environ["wsgi.input"] = Unreadable()
     started = []
@@ -259,3 +261,27 @@ def test_errors_are_audited(client, audit_log):
     assert entries[2]["summary"] == {
         "error": "The sleep record is not valid: start, end."
     }
+
+
+def test_auth_errors_have_the_shape(anonymous, auth, accounts, secret_registry):
+    viewer = auth.user("viewer")
+    taken = {"nickname": viewer.user.nickname, "password": "long-enough-pw"}
+    secret_registry.add("long-enough-pw")
+    # A copy: the settings are shared by the whole run.
+    accounts.config = copy.copy(accounts.config)
+    accounts.config.login_max_failures = 1
+    wrong = {"nickname": viewer.user.nickname, "password": "wrong-password"}
+
+    no_token = anonymous.get(URL, expect_errors=True)
+    forbidden = viewer.client.post_json(URL, night(), expect_errors=True)
+    conflict = anonymous.post_json("/api/auth/register", taken, expect_errors=True)
+    first = anonymous.post_json("/api/auth/login", wrong, expect_errors=True)
+    throttled = anonymous.post_json("/api/auth/login", wrong, expect_errors=True)
+
+    assert_error_shape(no_token, 401)
+    assert no_token.headers["WWW-Authenticate"] == 'Bearer realm="sleeplog"'
+    assert_error_shape(forbidden, 403)
+    assert_error_shape(conflict, 409)
+    assert_error_shape(first, 401)
+    assert_error_shape(throttled, 429)
+    assert 1 <= int(throttled.headers["Retry-After"]) <= 900

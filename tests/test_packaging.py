@@ -49,6 +49,16 @@ RULES = {
     ),
     "storage": ("bottle", "waitress", "sleeplog.web", "sleeplog.services"),
     "web": ("pymysql", "redis"),
+    # Shared vocabulary: no I/O of its own, no layer above or below.
+    "auth": (
+        "bottle",
+        "waitress",
+        "pymysql",
+        "redis",
+        "sleeplog.web",
+        "sleeplog.storage",
+        "sleeplog.services",
+    ),
 }
 SHARED = ("models.py", "errors.py", "timestamps.py", "config.py")
 

@@ -1,4 +1,8 @@
-"""The real ``sleeplog-serve`` process, spoken to over HTTP."""
+"""The real ``sleeplog-serve`` process, spoken to over HTTP, with tokens.
+
+Each server's standard error and log.json go to the secrets registry: the
+last test of the run finds no password or token in them.
+"""
 
 import json
 import os
@@ -12,6 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from auth_helpers import new_password
 from helpers import night
 
 pytestmark = pytest.mark.slow
@@ -27,7 +32,7 @@ def free_port():
 
 
 class Server:
-    def __init__(self, environ, tmp_path):
+    def __init__(self, environ, tmp_path, registry=None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp_path / "log.json"
@@ -37,12 +42,31 @@ class Server:
             SLEEPLOG_SERVER_PORT=str(self.port),
             SLEEPLOG_AUDIT_PATH=str(self.log_path),
             SLEEPLOG_SERVER_DRAIN_SECONDS="10",
-            # Each server writes as its own owner, so tests sharing the
-            # run's database can tell their records apart.
-            SLEEPLOG_RECORDS_DEFAULT_OWNER=f"owner-{self.port}",
         )
-        self.owner = f"owner-{self.port}"
         self.stderr_path = tmp_path / "serve.err"
+        self.registry = registry
+        self.headers = {}
+        self.owner = None
+        if registry is not None:
+            registry.add_path(self.log_path)
+            registry.add_path(self.stderr_path)
+
+    def log_in(self):
+        """Register a user of its own and log in; requests then send its token."""
+        password = new_password(self.registry)
+        self.nickname = f"serve-{self.port}"
+        account = {"nickname": self.nickname, "password": password}
+        registered = requests.post(
+            self.url + "/api/auth/register", json=account, timeout=10
+        )
+        answer = requests.post(self.url + "/api/auth/login", json=account, timeout=10)
+        assert (registered.status_code, answer.status_code) == (201, 200)
+
+        token = answer.json()["token"]
+        self.registry.add(token)
+        self.owner = str(registered.json()["id"])
+        self.headers = {"Authorization": f"Bearer {token}"}
+        return self
 
     def start(self):
         self.stderr = open(self.stderr_path, "w")  # noqa: SIM115 - closed in stop()
@@ -76,20 +100,28 @@ class Server:
 
 
 @pytest.fixture()
-def server(test_environ, mysql_database, redis_client, tmp_path):
-    server = Server(test_environ, tmp_path).start()
+def server(test_environ, mysql_database, redis_client, tmp_path, secret_registry):
+    server = Server(test_environ, tmp_path, secret_registry).start().log_in()
     yield server
     server.stop()
 
 
 def test_serves_records_over_http(server):
-    created = requests.post(server.url + "/api/redis/records", json=night(), timeout=5)
-    listed = requests.get(server.url + "/api/redis/records", timeout=5)
+    url = server.url + "/api/redis/records"
+    created = requests.post(url, json=night(), headers=server.headers, timeout=5)
+    listed = requests.get(url, headers=server.headers, timeout=5)
+    refused = requests.get(url, timeout=5)
 
     assert created.status_code == 201
+    assert created.json()["owner"] == server.owner
     assert created.json()["id"] in [r["id"] for r in listed.json()]
     assert listed.headers["Content-Type"] == "application/json; charset=utf-8"
-    assert [e["status"] for e in server.log()][-2:] == [201, 200]
+    assert refused.status_code == 401
+    assert refused.headers["WWW-Authenticate"] == 'Bearer realm="sleeplog"'
+    entries = server.log()
+    assert [e["status"] for e in entries][-3:] == [201, 200, 401]
+    user = {"id": int(server.owner), "nickname": server.nickname}
+    assert entries[-2]["user"] == user
 
 
 def test_logs_one_start_up_line(server):
@@ -108,7 +140,10 @@ def test_real_sleep_as_android_export_round_trip(server):
     for store in answers:
         for record in records:
             response = requests.post(
-                f"{server.url}/api/{store}/records", json=record, timeout=5
+                f"{server.url}/api/{store}/records",
+                json=record,
+                headers=server.headers,
+                timeout=5,
             )
             answers[store].append(response)
 
@@ -119,7 +154,9 @@ def test_real_sleep_as_android_export_round_trip(server):
         assert responses[7].json()["error"]["details"] == [
             {"field": "end", "message": "must be after start"}
         ]
-        listed = requests.get(f"{server.url}/api/{store}/records", timeout=5).json()
+        listed = requests.get(
+            f"{server.url}/api/{store}/records", headers=server.headers, timeout=5
+        ).json()
         stored = [r for r in listed if r["owner"] == server.owner]
         # UTC comes back written as Z, the same offset as +00:00.
         kept = sorted(
@@ -133,7 +170,8 @@ def test_real_sleep_as_android_export_round_trip(server):
         )
         assert [(r["start"], r["end"], r["note"]) for r in stored] == kept
 
-    posts = [e for e in server.log() if e["method"] == "POST"]
+    posts = [e for e in server.log() if e["path"].endswith("/records")]
+    posts = [e for e in posts if e["method"] == "POST"]
     assert len(posts) == 24
     assert posts[9]["data"]["note"].startswith('\u20ac\u00a5$\u03c0\\,"')
 
@@ -143,6 +181,7 @@ def test_sigterm_finishes_the_request_in_flight(server):
     head = (
         "POST /api/mysql/records HTTP/1.1\r\n"
         f"Host: 127.0.0.1:{server.port}\r\n"
+        f"Authorization: {server.headers['Authorization']}\r\n"
         "Content-Type: application/json\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
     ).encode()
@@ -173,7 +212,8 @@ def test_oversized_body_is_refused_before_it_is_read(server):
         sock.sendall(
             b"POST /api/mysql/records HTTP/1.1\r\n"
             b"Host: x\r\nContent-Type: application/json\r\n"
-            b"Content-Length: 50000000\r\n\r\n"
+            # Over waitress's limit, the larger of [server] and [imports].
+            b"Content-Length: 500000000\r\n\r\n"
         )
         answer = sock.recv(65536).decode()
 
@@ -211,3 +251,26 @@ def test_start_up_fails_cleanly_when_mysql_is_down(test_environ, tmp_path):
     assert result.returncode == 1
     assert result.stderr.startswith("sleeplog-serve: MySQL")
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("value", [None, "", "CHANGE-ME"])
+def test_start_up_refuses_a_missing_or_placeholder_secret(
+    test_environ, tmp_path, value
+):
+    environ = dict(test_environ)
+    del environ["SLEEPLOG_AUTH_SECRET_KEYS"]
+    if value is not None:
+        environ["SLEEPLOG_AUTH_SECRET_KEYS"] = value
+    server = Server(environ, tmp_path)
+    server.environ.pop("SLEEPLOG_AUTH_SECRET_KEYS", None)
+    server.environ.update(environ)
+
+    result = subprocess.run(
+        [SERVE], env=server.environ, capture_output=True, text=True, timeout=60
+    )
+
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("sleeplog-serve: ")
+    assert "[auth] secret_keys" in result.stderr
+    assert "SLEEPLOG_AUTH_SECRET_KEYS" in result.stderr

@@ -2,15 +2,20 @@
 
 ``sleeplog migrate`` creates or migrates the schema of every store;
 ``sleeplog check-config`` reads the configuration and reports the first
-problem. Every command takes ``--config DIR``. Exit status: 0 on success,
-1 when a store fails, 2 when the configuration is wrong.
+problem; ``sleeplog import FILE... --store NAME`` imports tracker export
+files (see ``sleeplog.import_cli``); ``sleeplog create-superuser NICKNAME``
+creates the first account that manages the others (see
+``sleeplog.accounts_cli``). Every command takes ``--config DIR``.
+Exit status: 0 on success, 1 when a store fails (or a file to import cannot
+be read), 2 when the configuration is wrong.
 """
 
 import argparse
 import logging
 import sys
 
-from sleeplog.config import load_settings
+from sleeplog import accounts_cli, import_cli
+from sleeplog.config import load_settings, require_secret_keys
 from sleeplog.errors import ConfigError, StorageError
 from sleeplog.storage.registry import close_stores, open_stores
 
@@ -26,10 +31,14 @@ def main(argv=None):
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("migrate", help="create or migrate the stores' schemas")
     commands.add_parser("check-config", help="read the configuration and report")
+    import_cli.add_parser(commands)
+    accounts_cli.add_parser(commands)
     args = parser.parse_args(argv)
 
     try:
         settings = load_settings(args.config)
+        if args.command == "check-config":
+            require_secret_keys(settings)
     except ConfigError as exc:
         print(f"sleeplog: {exc.message}", file=sys.stderr)
         return 2
@@ -38,6 +47,10 @@ def main(argv=None):
     if args.command == "check-config":
         print(f"configuration in {settings.config_dir} is valid")
         return 0
+    if args.command == "import":
+        return import_cli.run(args, settings)
+    if args.command == "create-superuser":
+        return accounts_cli.run(args, settings)
 
     stores = open_stores(settings)
     try:

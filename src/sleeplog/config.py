@@ -21,11 +21,17 @@ import os
 import types
 from urllib.parse import urlsplit
 
+from sleeplog.auth.roles import SELF_SERVICE_ROLES
 from sleeplog.errors import ConfigError
+from sleeplog.timestamps import TimestampError, load_zone
 
 SERVICE_FILE = "sleeplog.ini"
 DATABASE_FILE = "database.ini"
 ENV_PREFIX = "SLEEPLOG_"
+
+#: The value config/sleeplog.ini ships for [auth] secret_keys; never accepted.
+PLACEHOLDER_SECRET = "CHANGE-ME"
+MIN_SECRET_LENGTH = 32
 
 
 def _integer(low, high=None):
@@ -102,6 +108,40 @@ def _key_prefix(text):
     return value
 
 
+def _boolean(text):
+    value = text.strip().lower()
+    if value in ("true", "yes", "on", "1"):
+        return True
+    if value in ("false", "no", "off", "0"):
+        return False
+    raise ValueError("expected true or false")
+
+
+def _timezone(text):
+    try:
+        load_zone(text.strip())
+    except TimestampError as exc:
+        raise ValueError(str(exc)) from None
+    return text.strip()
+
+
+def _secret_keys(text):
+    keys = tuple(text.split())
+    if keys in ((), (PLACEHOLDER_SECRET,)):
+        # Unset: commands that sign nothing may run; require_secret_keys
+        # stops the service.
+        return ()
+    if PLACEHOLDER_SECRET in keys:
+        raise ValueError(f"must not list the placeholder {PLACEHOLDER_SECRET}")
+    if any(len(key) < MIN_SECRET_LENGTH for key in keys):
+        raise ValueError(f"each key must be {MIN_SECRET_LENGTH} characters or more")
+    return keys
+
+
+#: Its value is never repeated in an error message.
+_secret_keys.secret = True
+
+
 #: Every setting: file -> section -> key -> parser. The files must hold them all.
 SCHEMA = {
     SERVICE_FILE: {
@@ -122,6 +162,22 @@ SCHEMA = {
         },
         "records": {
             "default_owner": _nonempty,
+        },
+        "auth": {
+            "secret_keys": _secret_keys,
+            "token_lifetime": _integer(60, 366 * 86400),
+            "default_role": _choice(*SELF_SERVICE_ROLES),
+            "default_timezone": _timezone,
+            "login_max_failures": _integer(1, 1000),
+            "login_failure_window": _integer(1, 86400),
+            "cookie_secure": _boolean,
+            "argon2_memory_kib": _integer(8, 4 * 1024 * 1024),
+            "argon2_time_cost": _integer(1, 100),
+            "argon2_parallelism": _integer(1, 64),
+        },
+        "imports": {
+            "max_body_bytes": _integer(1024),
+            "batch_size": _integer(1, 10000),
         },
     },
     DATABASE_FILE: {
@@ -157,6 +213,22 @@ class Settings(types.SimpleNamespace):
     """
 
 
+def require_secret_keys(settings):
+    """Raise :class:`ConfigError` unless ``[auth] secret_keys`` names real keys.
+
+    The shipped placeholder and an empty value load as no keys, so commands
+    that sign nothing still run; the service calls this before it starts.
+    """
+    if not settings.auth.secret_keys:
+        raise ConfigError(
+            os.path.join(settings.config_dir, SERVICE_FILE),
+            "[auth] secret_keys",
+            f"is not set (or is the placeholder {PLACEHOLDER_SECRET}); set "
+            f"${ENV_PREFIX}AUTH_SECRET_KEYS to one or more random keys of "
+            f"{MIN_SECRET_LENGTH} characters or more, oldest first",
+        )
+
+
 def config_dir(explicit=None, environ=None):
     """The folder to read: ``explicit``, else $SLEEPLOG_CONFIG_DIR, else ./config."""
     environ = os.environ if environ is None else environ
@@ -187,6 +259,13 @@ def load_settings(directory=None, environ=None):
 
     if settings.mysql.pool_size is None:
         settings.mysql.pool_size = settings.server.threads
+    auth = settings.auth
+    if auth.argon2_memory_kib < 8 * auth.argon2_parallelism:
+        raise ConfigError(
+            os.path.join(directory, SERVICE_FILE),
+            "[auth] argon2_memory_kib",
+            "must be at least 8 times argon2_parallelism",
+        )
     return settings
 
 
@@ -217,7 +296,8 @@ def _value(parser, path, section, key, parse, environ):
     try:
         return parse(raw)
     except ValueError as exc:
-        raise ConfigError(path, where, f"{exc}, got {raw!r}") from None
+        shown = "" if getattr(parse, "secret", False) else f", got {raw!r}"
+        raise ConfigError(path, where, f"{exc}{shown}") from None
 
 
 def _stores(parser, path, section):

@@ -52,6 +52,34 @@ class NotFoundError(SleeplogError):
     """The thing asked for does not exist, or is not the caller's to see."""
 
 
+class AuthenticationError(SleeplogError):
+    """The request carries no valid credentials: log in (again).
+
+    ``credentials_sent`` is false when none were sent at all, true when a
+    token or password was sent and refused.
+    """
+
+    def __init__(self, message, details=None, credentials_sent=True):
+        super().__init__(message, details)
+        self.credentials_sent = credentials_sent
+
+
+class PermissionDeniedError(SleeplogError):
+    """The caller is known but may not do this."""
+
+
+class ConflictError(SleeplogError):
+    """The request clashes with the current state, such as a taken nickname."""
+
+
+class ThrottledError(SleeplogError):
+    """Too many attempts; ``retry_after`` says in how many seconds to try again."""
+
+    def __init__(self, message, retry_after, details=None):
+        super().__init__(message, details)
+        self.retry_after = max(1, int(retry_after))
+
+
 class StorageError(SleeplogError):
     """A store failed in a way that retrying will not fix."""
 

@@ -29,10 +29,14 @@ MAX_FUTURE = timedelta(hours=24)
 MAX_SOURCE_LENGTH = 64
 MAX_NOTE_LENGTH = 1000
 MAX_OWNER_LENGTH = 64
+#: Unknown fields named one by one in an error; the rest are only counted.
+MAX_UNKNOWN_REPORTED = 20
 
 #: Records must start on or after this instant. Nobody tracked sleep
 #: electronically before it, and it keeps every stored instant positive.
 EARLIEST_START = datetime(1970, 1, 1, tzinfo=timezone.utc)
+#: And before this one, far enough from datetime's limits for any arithmetic.
+LATEST_START = datetime(9000, 1, 1, tzinfo=timezone.utc)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,8 +124,16 @@ def validate_record(payload, *, owner, now, client=None):
 
     problems = []
     unknown = sorted(set(payload) - set(CLIENT_FIELDS))
-    for name in unknown:
+    for name in unknown[:MAX_UNKNOWN_REPORTED]:
         problems.append({"field": name, "message": "is not a field of a sleep record"})
+    if len(unknown) > MAX_UNKNOWN_REPORTED:
+        problems.append(
+            {
+                "field": None,
+                "message": f"and {len(unknown) - MAX_UNKNOWN_REPORTED} more fields "
+                "that a sleep record does not have",
+            }
+        )
 
     zone_name = _optional_text(payload, "timezone", 64, problems)
     zone = None
@@ -141,7 +153,7 @@ def validate_record(payload, *, owner, now, client=None):
         _check_span(start, end, now, problems)
 
     if problems:
-        fields = ", ".join(str(p["field"]) for p in problems)
+        fields = ", ".join(str(p["field"]) for p in problems if p["field"])
         raise ValidationError(f"The sleep record is not valid: {fields}.", problems)
 
     return SleepRecord(
@@ -162,8 +174,15 @@ def _timestamp(payload, name, zone, zone_name, problems):
 
     try:
         moment = parse_timestamp(payload[name], zone)
+        in_range = moment.astimezone(timezone.utc) < LATEST_START
     except TimestampError as exc:
         problems.append({"field": name, "message": str(exc)})
+        return None
+    except OverflowError:
+        in_range = False
+
+    if not in_range:
+        problems.append({"field": name, "message": "must be before the year 9000"})
         return None
 
     if zone is not None:

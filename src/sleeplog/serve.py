@@ -1,7 +1,8 @@
 """``sleeplog-serve``: run the service under waitress.
 
 Start-up reads the configuration (a bad file, key or value stops it with one
-line naming them and exit status 2), repairs a torn audit-log tail, creates or
+line naming them and exit status 2, as does a token-signing key that is unset
+or still the shipped placeholder), repairs a torn audit-log tail, creates or
 migrates the database schema, logs one line and serves.
 
 SIGTERM or SIGINT stops it gracefully: it stops accepting connections, lets
@@ -20,10 +21,11 @@ import waitress
 from waitress import wasyncore
 
 from sleeplog import __version__
-from sleeplog.config import load_settings
+from sleeplog.config import load_settings, require_secret_keys
 from sleeplog.errors import AuditLogUnavailableError, ConfigError, StorageError
+from sleeplog.services.accounts import Accounts
 from sleeplog.storage.audit_log import AuditLog
-from sleeplog.storage.registry import close_stores, open_stores
+from sleeplog.storage.registry import close_stores, open_account_stores, open_stores
 from sleeplog.web.app import create_app
 
 log = logging.getLogger("sleeplog.serve")
@@ -52,6 +54,7 @@ def main(argv=None):
 
     try:
         settings = load_settings(args.config)
+        require_secret_keys(settings)
     except ConfigError as exc:
         print(f"sleeplog-serve: {exc.message}", file=sys.stderr)
         return 2
@@ -64,30 +67,37 @@ def main(argv=None):
         log.warning("audit log unavailable, changes will be refused: %s", exc.message)
 
     stores = open_stores(settings)
+    accounts = Accounts.from_settings(settings, *open_account_stores(settings))
     try:
         for store in stores.values():
             store.prepare()
+        accounts.users.prepare()
     except StorageError as exc:
         print(f"sleeplog-serve: {exc.message}", file=sys.stderr)
         close_stores(stores)
+        accounts.close()
         return 1
 
     try:
-        return serve(settings, stores, audit_log)
+        return serve(settings, stores, audit_log, accounts)
     finally:
         close_stores(stores)
+        accounts.close()
         audit_log.close()
 
 
-def serve(settings, stores, audit_log):
+def serve(settings, stores, audit_log, accounts=None):
     """Serve until SIGTERM or SIGINT, then drain and return 0."""
-    app = create_app(settings, stores, audit_log)
+    app = create_app(settings, stores, audit_log, accounts=accounts)
     server = waitress.create_server(
         app,
         host=settings.server.host,
         port=settings.server.port,
         threads=settings.server.threads,
-        max_request_body_size=settings.server.max_body_bytes,
+        # Routes check their own limits; waitress only needs the largest.
+        max_request_body_size=max(
+            settings.server.max_body_bytes, settings.imports.max_body_bytes
+        ),
         ident="sleeplog",
         expose_tracebacks=False,
     )

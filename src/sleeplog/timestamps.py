@@ -5,9 +5,10 @@ forms RFC 3339 does not, so sleeplog parses timestamps itself. Offsets are
 kept exactly as they were sent: a record reads back the way it was written.
 """
 
+import functools
 import re
 from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 _TIMESTAMP = re.compile(
     r"""
@@ -35,10 +36,25 @@ def load_zone(name):
     if not isinstance(name, str) or not _ZONE_NAME.fullmatch(name) or len(name) > 64:
         raise TimestampError("is not an IANA time zone name such as Europe/Moscow")
 
+    if name not in _iana_zones():
+        raise TimestampError(f"{name!r} is not a known IANA time zone")
+
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
         raise TimestampError(f"{name!r} is not a known IANA time zone") from None
+
+
+@functools.lru_cache(maxsize=1)
+def _iana_zones():
+    # available_timezones() also lists files that are not zones of the IANA
+    # database proper ("localtime" follows the host's own setting).
+    return frozenset(
+        name
+        for name in available_timezones()
+        if name not in ("localtime", "posixrules", "Factory")
+        and not name.startswith(("posix/", "right/"))
+    )
 
 
 def parse_timestamp(text, zone=None):
@@ -92,7 +108,10 @@ def localize(naive, zone):
     The result carries a fixed offset, so it formats the same wherever it goes.
     """
     aware = naive.replace(tzinfo=zone, fold=0)
-    round_trip = aware.astimezone(timezone.utc).astimezone(zone)
+    try:
+        round_trip = aware.astimezone(timezone.utc).astimezone(zone)
+    except OverflowError:
+        raise TimestampError("is too far from the present") from None
     if round_trip.replace(tzinfo=None) != naive:
         raise TimestampError(
             f"{naive.isoformat()} does not exist in {zone.key}: "

@@ -56,6 +56,7 @@ import logging
 import os
 import stat
 import threading
+import time
 
 from sleeplog.errors import AuditLogUnavailableError
 
@@ -67,6 +68,8 @@ TAIL = b"\n]\n"
 
 #: ``check`` fails when the file system has less than this many bytes free.
 SPACE_MARGIN = 64 * 1024
+#: Seconds to wait for another process's lock before giving up.
+LOCK_WAIT = 5.0
 
 _CHUNK = 1024 * 1024
 _FSYNC_POLICIES = ("always", "never")
@@ -163,7 +166,7 @@ class AuditLog:
 
             fd = self._fd
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
+                _lock(fd, fcntl.LOCK_EX)
                 try:
                     size = self._ensure_valid(fd)
                     self._write_entry(fd, size, line)
@@ -221,7 +224,7 @@ class AuditLog:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise _RefusedError("it is not a regular file")
 
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        _lock(fd, fcntl.LOCK_EX)
         try:
             self._ensure_valid(fd)
         finally:
@@ -361,18 +364,18 @@ class AuditLog:
 
     def _unreadable(self, exc):
         why = exc if isinstance(exc, _RefusedError) else _reason(exc)
-        return AuditLogUnavailableError(
-            f"The audit log {self.path} cannot be read: {why}."
-        )
+        logger.warning("audit log %s cannot be read: %s", self.path, why)
+        return AuditLogUnavailableError(f"The audit log cannot be read: {why}.")
 
     def _fail(self, why, exc=None):
-        message = f"The audit log {self.path} is unavailable because {why}."
+        # Clients see the reason; the path stays in the server's own log.
+        message = f"The audit log is unavailable because {why}."
         self._mark(message)
         raise AuditLogUnavailableError(message) from exc
 
     def _mark(self, message):
         if self._problem is None:
-            logger.warning("%s", message)
+            logger.warning("audit log %s: %s", self.path, message)
         self._problem = message
         self._close_locked()
 
@@ -389,7 +392,7 @@ def _encode(entry):
 
 def _snapshot_end(fd):
     """The offset just past the last complete entry, read under LOCK_SH."""
-    fcntl.flock(fd, fcntl.LOCK_SH)
+    _lock(fd, fcntl.LOCK_SH)
     try:
         size = os.fstat(fd).st_size
         if size < len(EMPTY) and EMPTY.startswith(_read_at(fd, size, 0)):
@@ -546,6 +549,27 @@ def _fsync_directory(path):
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _lock(fd, kind):
+    """Take an flock, waiting at most ``LOCK_WAIT`` seconds for it.
+
+    Another process (a reader, a backup) may hold the file locked; a request
+    must not hang behind it, so after the wait the log counts as unavailable.
+    """
+    deadline = time.monotonic() + LOCK_WAIT
+    delay = 0.001
+    while True:
+        try:
+            fcntl.flock(fd, kind | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise _RefusedError(
+                    f"another process has held it locked for over {LOCK_WAIT:g} s"
+                ) from None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
 
 
 def _unlock(fd):

@@ -110,11 +110,7 @@ class MySQLRecordStore(RecordStore):
 
     def __init__(self, settings):
         self._settings = settings
-        mysql = settings.mysql
-        connect = functools.partial(
-            _connect, mysql, database=mysql.database, read_timeout=mysql.read_timeout
-        )
-        self._pool = _ConnectionPool(connect, mysql.pool_size, mysql.connect_timeout)
+        self._pool = connection_pool(settings)
 
     def save(self, record):
         """Store ``record`` unless its span key is stored; see ``RecordStore``."""
@@ -245,29 +241,20 @@ class MySQLRecordStore(RecordStore):
 
     def _run(self, work):
         """Call ``work(cursor)`` on a pooled connection and return its result."""
-        retried = False
-        while True:
-            connection, reused = self._pool.acquire(fresh=retried)
-            try:
-                with connection.cursor() as cursor:
-                    result = work(cursor)
-            except _STATEMENT_ERRORS as exc:
-                self._pool.release(connection)
-                raise _storage_error(exc) from exc
-            except StorageError:
-                self._pool.release(connection)
-                raise
-            except BaseException as exc:
-                self._pool.discard(connection, exc)
-                if not retried and _worth_retrying(exc, reused):
-                    retried = True
-                    continue
-                if isinstance(exc, (pymysql.err.Error, OSError)):
-                    raise _storage_error(exc) from exc
-                raise
+        return self._pool.run(work)
 
-            self._pool.release(connection)
-            return result
+
+def connection_pool(settings):
+    """A pool of connections to the database of ``settings.mysql``.
+
+    Its ``run(work)`` calls ``work(cursor)`` on a pooled connection; see the
+    module doc for its rules. Nothing connects until the first ``run``.
+    """
+    mysql = settings.mysql
+    connect = functools.partial(
+        _connect, mysql, database=mysql.database, read_timeout=mysql.read_timeout
+    )
+    return _ConnectionPool(connect, mysql.pool_size, mysql.connect_timeout)
 
 
 class _ConnectionPool:
@@ -324,6 +311,37 @@ class _ConnectionPool:
             connection.close()
         finally:
             self._slots.release()
+
+    def run(self, work):
+        """Call ``work(cursor)`` on a pooled connection and return its result.
+
+        A connection that fails is discarded; a lost reused one or a deadlock
+        is retried once on a fresh connection. Driver exceptions leave as
+        ``StorageError`` or ``StorageUnavailableError``.
+        """
+        retried = False
+        while True:
+            connection, reused = self.acquire(fresh=retried)
+            try:
+                with connection.cursor() as cursor:
+                    result = work(cursor)
+            except _STATEMENT_ERRORS as exc:
+                self.release(connection)
+                raise _storage_error(exc) from exc
+            except StorageError:
+                self.release(connection)
+                raise
+            except BaseException as exc:
+                self.discard(connection, exc)
+                if not retried and _worth_retrying(exc, reused):
+                    retried = True
+                    continue
+                if isinstance(exc, (pymysql.err.Error, OSError)):
+                    raise _storage_error(exc) from exc
+                raise
+
+            self.release(connection)
+            return result
 
     def close(self):
         """Close the idle connections; ones in use close when released."""

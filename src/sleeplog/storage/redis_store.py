@@ -25,10 +25,13 @@ widths make that order (start, id), the store order. Nothing here runs
 server through ``redis.Redis``; the layout is what a cluster client would
 need, but no cluster client is wired in.
 
-A save runs in steps that are each idempotent: an id is taken and entered in
-``owners``; one script on the owner's slot stores the span, the data and the
-owner's timeline entry, or returns the record that already holds the span;
-then the global timeline entry is added. Saving the same span again re-adds
+A save runs in steps that are each idempotent: the spans already stored are
+looked up (one script call per owner and batch), an id is taken for each
+new one and entered in ``owners``; one script call per owner, on the
+owner's slot, stores each span, its data and the owner's timeline entry, or
+returns the record that already holds the span; the global timeline entries
+of the new records follow in the same round trip, and those of records found
+already stored are added again. Saving the same span again re-adds
 the global entries, which heals a crash between the steps. Until then,
 ``count()`` and ``page()`` without an owner miss that record.
 """
@@ -51,7 +54,7 @@ from sleeplog.errors import (
     ValidationError,
 )
 from sleeplog.models import SleepRecord
-from sleeplog.storage.base import RecordStore, earliest_start, utc_naive
+from sleeplog.storage.base import RecordStore, earliest_start
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +62,7 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 1000
 
 _EPOCH = datetime(1970, 1, 1)
+_EPOCH_UTC = _EPOCH.replace(tzinfo=timezone.utc)
 _MICROSECOND = timedelta(microseconds=1)
 #: Timeline members give a start 17 digits and an id 12.
 _START_LIMIT = 10**17
@@ -85,29 +89,35 @@ end
 return last
 """
 
-# KEYS: spans, data. ARGV: span. Returns the record holding the span, or nil.
+# KEYS: spans, data. ARGV: spans of one owner's records. Returns one reply per
+# span: the record holding it, or 0.
 _LOOKUP = """
-local id = redis.call('HGET', KEYS[1], ARGV[1])
-if not id then
-  return false
+local replies = {}
+for i, span in ipairs(ARGV) do
+  local id = redis.call('HGET', KEYS[1], span)
+  replies[i] = id and redis.call('HGET', KEYS[2], id) or 0
 end
-return redis.call('HGET', KEYS[2], id)
+return replies
 """
 
-# KEYS: spans, data, timeline. ARGV: span, id, record, timeline member.
-# Returns nil when it stored the record, else the record holding the span.
+# KEYS: spans, data, timeline. ARGV: span, id, record, timeline member, for
+# each of one owner's records in turn. Returns one reply per record: 0 when
+# it stored the record, else the record that already holds the span.
 _INSERT = """
-local winner = redis.call('HGET', KEYS[1], ARGV[1])
-if winner then
-  local stored = redis.call('HGET', KEYS[2], winner)
+local replies = {}
+for i = 1, #ARGV, 4 do
+  local winner = redis.call('HGET', KEYS[1], ARGV[i])
+  local stored = winner and redis.call('HGET', KEYS[2], winner)
   if stored then
-    return stored
+    replies[#replies + 1] = stored
+  else
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+    redis.call('HSET', KEYS[2], ARGV[i + 1], ARGV[i + 2])
+    redis.call('ZADD', KEYS[3], 0, ARGV[i + 3])
+    replies[#replies + 1] = 0
   end
 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
-redis.call('ZADD', KEYS[3], 0, ARGV[4])
-return false
+return replies
 """
 
 # KEYS: spans, data, timeline. ARGV: id, span, timeline member.
@@ -127,8 +137,11 @@ return 1
 _Pending = namedtuple("_Pending", "record tag span start_us")
 
 
-def _translated(method):
-    """Turn redis-py's exceptions raised by ``method`` into sleeplog's."""
+def translate_errors(method):
+    """Turn redis-py's exceptions raised by ``method`` into sleeplog's.
+
+    The one mapping for Redis: ``method`` belongs to a :class:`RedisClient`.
+    """
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
@@ -145,8 +158,13 @@ def _translated(method):
     return wrapper
 
 
-class RedisRecordStore(RecordStore):
-    """Keeps records in Redis under ``[redis] key_prefix``; see the module doc."""
+class RedisClient:
+    """Holds one redis-py client for ``settings.redis``, shared by threads.
+
+    Timeouts come from the settings and nothing is retried behind the
+    caller's back. Methods wrapped in :func:`translate_errors` raise only
+    sleeplog's errors, with any secret from the URL blanked out.
+    """
 
     def __init__(self, settings):
         config = settings.redis
@@ -167,13 +185,26 @@ class RedisRecordStore(RecordStore):
             message = f"The Redis URL cannot be used: {self._describe(exc)}"
             raise StorageError(message) from exc
 
-        self._keys = _Keys(config.key_prefix)
+    def _describe(self, exc):
+        """The text of ``exc`` with any secret from the URL blanked out."""
+        text = str(exc) or type(exc).__name__
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+
+class RedisRecordStore(RedisClient, RecordStore):
+    """Keeps records in Redis under ``[redis] key_prefix``; see the module doc."""
+
+    def __init__(self, settings):
+        super().__init__(settings)
+        self._keys = _Keys(settings.redis.key_prefix)
         self._allocate = self._client.register_script(_ALLOCATE)
         self._lookup = self._client.register_script(_LOOKUP)
         self._insert = self._client.register_script(_INSERT)
         self._remove = self._client.register_script(_REMOVE)
 
-    @_translated
+    @translate_errors
     def save(self, record):
         """Store ``record`` unless its span key is stored; return ``(stored, created)``.
 
@@ -182,7 +213,7 @@ class RedisRecordStore(RecordStore):
         """
         return self._save_batch([record])[0]
 
-    @_translated
+    @translate_errors
     def save_many(self, records):
         """Store many records, ``BATCH_SIZE`` at a time; return how many were new.
 
@@ -195,7 +226,7 @@ class RedisRecordStore(RecordStore):
             created += sum(1 for _, new in batch if new)
         return created
 
-    @_translated
+    @translate_errors
     def get(self, record_id):
         """Return the record with ``record_id``; raise ``NotFoundError`` if none."""
         text = None
@@ -207,7 +238,7 @@ class RedisRecordStore(RecordStore):
             raise NotFoundError(f"There is no record {record_id}.")
         return _parse(text)
 
-    @_translated
+    @translate_errors
     def delete(self, record_id):
         """Remove the record with ``record_id`` and every index entry of it.
 
@@ -233,7 +264,7 @@ class RedisRecordStore(RecordStore):
         pipe.execute()
         return bool(removed)
 
-    @_translated
+    @translate_errors
     def page(
         self, *, owner=None, start_from=None, start_to=None, after=None, limit=500
     ):
@@ -270,19 +301,19 @@ class RedisRecordStore(RecordStore):
             lowest = "(" + members[-1]
         return result
 
-    @_translated
+    @translate_errors
     def count(self, owner=None):
         """How many records there are, of everybody or of ``owner``."""
         if owner is None:
             return self._client.zcard(self._keys.timeline)
         return self._client.zcard(self._keys.of_owner(_encode_owner(owner))[2])
 
-    @_translated
+    @translate_errors
     def check(self):
         """Write a short-lived key; raise ``StorageUnavailableError`` if that fails."""
         self._client.set(self._keys.health, "1", ex=10)
 
-    @_translated
+    @translate_errors
     def close(self):
         """Disconnect every pooled connection."""
         self._client.close()
@@ -293,12 +324,7 @@ class RedisRecordStore(RecordStore):
         for item in pending:
             unique.setdefault((item.tag, item.span), item)
         candidates = list(unique.values())
-
-        pipe = self._client.pipeline(transaction=False)
-        for item in candidates:
-            keys = self._keys.of_owner(item.tag)[:2]
-            self._lookup(keys=keys, args=[item.span], client=pipe)
-        found = pipe.execute()
+        found = self._find_stored(candidates)
 
         outcome = {}
         for item, text in zip(candidates, found):
@@ -316,8 +342,31 @@ class RedisRecordStore(RecordStore):
             outcome[item.tag, item.span] = (stored, False)
         return results
 
+    def _find_stored(self, candidates):
+        """The stored text holding each candidate's span, or ``None``, in order.
+
+        One round trip, whatever the batch size: a script call per owner.
+        """
+        by_owner = {}
+        for index, item in enumerate(candidates):
+            by_owner.setdefault(item.tag, []).append(index)
+
+        pipe = self._client.pipeline(transaction=False)
+        for tag, indexes in by_owner.items():
+            spans = [candidates[i].span for i in indexes]
+            self._lookup(keys=self._keys.of_owner(tag)[:2], args=spans, client=pipe)
+
+        found = [None] * len(candidates)
+        for indexes, texts in zip(by_owner.values(), pipe.execute()):
+            for index, text in zip(indexes, texts):
+                found[index] = text or None
+        return found
+
     def _insert_missing(self, missing, outcome):
-        """Store records whose spans were free; return ids that lost a race."""
+        """Store records whose spans were free; return ids that lost a race.
+
+        One script call per owner stores all of that owner's records.
+        """
         last = int(
             self._allocate(
                 keys=[self._keys.next_id, self._keys.owners],
@@ -327,52 +376,66 @@ class RedisRecordStore(RecordStore):
         first = last - len(missing) + 1
         now = datetime.now(timezone.utc)
 
-        texts = []
-        pipe = self._client.pipeline(transaction=False)
+        by_owner = {}
         for record_id, item in enumerate(missing, start=first):
-            text = _dump(item.record.replace(id=record_id, created_at=now))
+            stored = item.record.replace(id=record_id, created_at=now)
             member = _member(item.start_us, record_id)
-            self._insert(
-                keys=self._keys.of_owner(item.tag),
-                args=[item.span, record_id, text, member],
-                client=pipe,
-            )
-            texts.append(text)
+            args, entries = by_owner.setdefault(item.tag, ([], []))
+            args += (item.span, record_id, _dump(stored), member)
+            entries.append((item, stored))
+
+        pipe = self._client.pipeline(transaction=False)
+        for tag, (args, _) in by_owner.items():
+            self._insert(keys=self._keys.of_owner(tag), args=args, client=pipe)
+        # Sent after the records, so no entry ever points at a record not yet
+        # written; one whose record lost a race is taken back by _index.
+        members = {
+            _member(item.start_us, stored.id, item.tag): 0
+            for _, entries in by_owner.values()
+            for item, stored in entries
+        }
+        pipe.zadd(self._keys.timeline, members)
         replies = pipe.execute()
 
         wasted = []
-        for record_id, item, text, winner in zip(
-            range(first, last + 1), missing, texts, replies
-        ):
-            if winner is None:
-                outcome[item.tag, item.span] = (_parse(text), True)
-            else:
-                outcome[item.tag, item.span] = (_parse(winner), False)
-                wasted.append(record_id)
+        for (_, entries), winners in zip(by_owner.values(), replies):
+            for (item, stored), winner in zip(entries, winners):
+                if winner == 0:
+                    outcome[item.tag, item.span] = (stored, True)
+                else:
+                    outcome[item.tag, item.span] = (_parse(winner), False)
+                    wasted.append(
+                        (stored.id, _member(item.start_us, stored.id, item.tag))
+                    )
         return wasted
 
     def _index(self, candidates, outcome, wasted):
-        """Add (or re-add) the global entries of records just saved or found."""
+        """Re-add the global entries of records found stored; drop ``wasted``.
+
+        New records got theirs with the record (see :meth:`_insert_missing`);
+        ``wasted`` are the ``(id, member)`` of records that lost a race.
+        """
         members = {}
         owners = {}
-        created = 0
         for item in candidates:
             stored, new = outcome[item.tag, item.span]
-            members[_member(item.start_us, stored.id, item.tag)] = 0
-            owners[stored.id] = item.tag
-            created += new
+            if not new:
+                members[_member(item.start_us, stored.id, item.tag)] = 0
+                owners[stored.id] = item.tag
+        if not members and not wasted:
+            return
 
         pipe = self._client.pipeline(transaction=False)
-        pipe.zadd(self._keys.timeline, members)
-        pipe.hset(self._keys.owners, mapping=owners)
+        if members:
+            pipe.zadd(self._keys.timeline, members)
+            pipe.hset(self._keys.owners, mapping=owners)
         if wasted:
-            pipe.hdel(self._keys.owners, *wasted)
-        added = pipe.execute()[0]
+            pipe.zrem(self._keys.timeline, *(member for _, member in wasted))
+            pipe.hdel(self._keys.owners, *(record_id for record_id, _ in wasted))
+        added = pipe.execute()[0] if members else 0
 
-        if added > created:
-            log.warning(
-                "Re-added %d missing global index entries in Redis", added - created
-            )
+        if added:
+            log.warning("Re-added %d missing global index entries in Redis", added)
 
     def _owner_of(self, record_id):
         if isinstance(record_id, bool) or not isinstance(record_id, int):
@@ -427,13 +490,6 @@ class RedisRecordStore(RecordStore):
         pipe.hdel(self._keys.owners, *(_split(member)[1] for member in members))
         pipe.execute()
 
-    def _describe(self, exc):
-        """The text of ``exc`` with any secret from the URL blanked out."""
-        text = str(exc) or type(exc).__name__
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
-
 
 class _Keys:
     """The name of every key, for one prefix."""
@@ -462,7 +518,7 @@ def _pending(record):
             [{"field": "start", "message": "is out of the range a store keeps"}],
         )
 
-    _dump(record)  # refuses text Redis cannot keep before any id is taken
+    _check_text(record)  # refuses text Redis cannot keep before any id is taken
     span = f"{start_us}:{_micros(record.end)}"
     return _Pending(record, _encode_owner(record.owner), span, start_us)
 
@@ -474,7 +530,7 @@ def _encode_owner(owner):
 def _micros(moment):
     """Microseconds since 1970 of a naive UTC or an aware ``datetime``, exactly."""
     if moment.tzinfo is not None:
-        moment = utc_naive(moment)
+        return (moment - _EPOCH_UTC) // _MICROSECOND
     return (moment - _EPOCH) // _MICROSECOND
 
 
@@ -530,11 +586,26 @@ def _dump(record):
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise ValidationError(
-            "The sleep record is not valid: it holds text that is not valid Unicode.",
-            [{"field": None, "message": "is not valid Unicode text"}],
-        ) from None
+        raise _not_unicode() from None
     return text
+
+
+def _check_text(record):
+    """Refuse a record whose text :func:`_dump` could not encode, cheaply."""
+    fields = (record.owner, record.timezone, record.source, record.note, record.client)
+    try:
+        for text in fields:
+            if text is not None:
+                text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _not_unicode() from None
+
+
+def _not_unicode():
+    return ValidationError(
+        "The sleep record is not valid: it holds text that is not valid Unicode.",
+        [{"field": None, "message": "is not valid Unicode text"}],
+    )
 
 
 def _parse(text):

@@ -2,11 +2,14 @@
 
 Each line there is ``name = module:Class``. The class is a
 :class:`~sleeplog.storage.base.RecordStore` subclass built as ``Class(settings)``
-and served at ``/api/<name>/records``.
+and served at ``/api/<name>/records``. :func:`open_account_stores` opens the
+stores behind accounts.
 """
 
 from sleeplog.errors import ConfigError
 from sleeplog.storage.base import RecordStore
+from sleeplog.storage.throttle_store import RedisLoginThrottle
+from sleeplog.storage.user_store import MySQLUserStore
 
 
 def open_stores(settings):
@@ -25,6 +28,15 @@ def open_stores(settings):
         store.name = name
         stores[name] = store
     return stores
+
+
+def open_account_stores(settings):
+    """The stores behind accounts: ``(users, login_throttle)``.
+
+    Users and revoked tokens live in MySQL, failed-login counters in Redis,
+    wherever ``[stores]`` keeps records. Neither connects until first used.
+    """
+    return MySQLUserStore(settings), RedisLoginThrottle(settings)
 
 
 def close_stores(stores):

@@ -82,8 +82,11 @@ def read_json(environ, limit):
     except json.JSONDecodeError as exc:
         raise BadRequestError(
             f"The request body is not valid JSON: {exc.msg} "
-            f"at line {exc.lineno} column {exc.colno}."
+            f"(line {exc.lineno}, column {exc.colno})."
         ) from None
+    except ValueError:
+        # Integers of more than 4300 digits, which Python refuses to convert.
+        raise BadRequestError("The request body holds a number too long.") from None
     except RecursionError:
         raise BadRequestError("The request body is nested too deeply.") from None
 

@@ -1,4 +1,4 @@
-"""What routes reach through the app: settings, stores, clock, audit log.
+"""What routes reach through the app: settings, stores, clock, audit log, accounts.
 
 ``create_app`` puts them in the bottle app's config under ``sleeplog.<name>``.
 Routes are plain module-level functions that ask for them here; bottle takes
@@ -10,5 +10,5 @@ from bottle import request
 
 
 def current(name):
-    """The app's ``name``: ``settings``, ``stores``, ``clock`` or ``audit_log``."""
+    """The app's ``name``: settings, stores, clock, audit_log or accounts."""
     return request.app.config["sleeplog." + name]

@@ -11,6 +11,7 @@ class in the table that matches wins, so subclasses come before their bases.
 
 import json
 import logging
+from http import HTTPStatus
 
 from bottle import HTTPResponse
 
@@ -20,10 +21,14 @@ log = logging.getLogger(__name__)
 
 STATUS_BY_ERROR = (
     (errors.BadRequestError, 400),
+    (errors.AuthenticationError, 401),
+    (errors.PermissionDeniedError, 403),
     (errors.NotFoundError, 404),
+    (errors.ConflictError, 409),
     (errors.PayloadTooLargeError, 413),
     (errors.UnsupportedMediaTypeError, 415),
     (errors.ValidationError, 422),
+    (errors.ThrottledError, 429),
     (errors.StorageUnavailableError, 503),
     (errors.AuditLogUnavailableError, 503),
     (errors.StorageError, 500),
@@ -33,12 +38,16 @@ STATUS_BY_ERROR = (
 #: Seconds a client should wait before retrying an answer of 503.
 RETRY_AFTER_SECONDS = 5
 
+#: The challenge of every 401 (RFC 6750); a refused token adds its error code.
+CHALLENGE = 'Bearer realm="sleeplog"'
+
 REASONS = {
     400: "Bad Request",
     401: "Unauthorized",
     403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
+    409: "Conflict",
     413: "Payload Too Large",
     415: "Unsupported Media Type",
     422: "Unprocessable Content",
@@ -78,6 +87,18 @@ def error_headers(status, extra=()):
     return headers
 
 
+def headers_for(exc):
+    """Headers that the answer to ``exc`` needs besides the usual ones."""
+    if isinstance(exc, errors.AuthenticationError):
+        challenge = CHALLENGE
+        if exc.credentials_sent:
+            challenge += ', error="invalid_token"'
+        return [("WWW-Authenticate", challenge)]
+    if isinstance(exc, errors.ThrottledError):
+        return [("Retry-After", str(exc.retry_after))]
+    return []
+
+
 def error_response(exc, request_id):
     """A bottle ``HTTPResponse`` that answers the ``SleeplogError`` ``exc``."""
     status = status_for(exc)
@@ -87,10 +108,16 @@ def error_response(exc, request_id):
     return HTTPResponse(
         body=error_body(status, exc.message, request_id, exc.details),
         status=status,
-        headers=dict(error_headers(status)),
+        headers=dict(error_headers(status, headers_for(exc))),
     )
 
 
 def status_line(status):
-    """``"404 Not Found"`` for ``404``."""
-    return f"{status} {REASONS.get(status, 'Error')}"
+    """``"404 Not Found"`` for ``404``; ``"201 Created"`` for ``201``."""
+    reason = REASONS.get(status)
+    if reason is None:
+        try:
+            reason = HTTPStatus(status).phrase
+        except ValueError:
+            reason = "Error"
+    return f"{status} {reason}"

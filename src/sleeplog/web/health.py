@@ -10,8 +10,8 @@ from sleeplog.web.responses import json_response
 
 def install(app):
     """Add the health routes to ``app``."""
-    app.route("/livez", "GET", livez)
-    app.route("/readyz", "GET", readyz)
+    app.route("/livez", "GET", livez, auth=False)
+    app.route("/readyz", "GET", readyz, auth=False)
 
 
 def livez():
@@ -20,10 +20,11 @@ def livez():
 
 
 def readyz():
-    """200 when every store and the log take writes; else 503 naming them."""
+    """200 when every store, the account stores and the log work; else 503."""
     checks = {}
     for name, store in sorted(current("stores").items()):
         checks[name] = _outcome(store.check)
+    checks["accounts"] = _outcome(current("accounts").check)
     checks["log"] = _outcome(current("audit_log").check)
 
     failing = sorted(name for name, result in checks.items() if result != "ok")

@@ -1,35 +1,46 @@
-"""Bottle plugins: they hand routes their stores and turn errors into JSON.
+"""Bottle plugins: they authenticate, hand routes their stores, turn errors into JSON.
 
-Each plugin has a ``name``, speaks plugin ``api = 2`` and injects its object
-only into routes whose callback takes its keyword, so a route says what it
+Each plugin has a ``name``, speaks plugin ``api = 2`` and injects its objects
+only into routes whose callback takes their keywords, so a route says what it
 needs by naming it as an argument. ``setup`` refuses a second plugin that
 would claim the same keyword.
+
+Routes say what they need in their config: ``permission="records:read"``
+names the permission the caller's role must hold, and ``auth=False`` opens a
+route to everyone. :func:`check_route_access` refuses an app with a route
+that says neither, so no route is left open by accident.
 """
 
 import logging
 
 from bottle import HTTPError, HTTPResponse, PluginError, request, response
 
-from sleeplog.errors import NotFoundError, SleeplogError
+from sleeplog.auth.roles import PERMISSIONS
+from sleeplog.errors import NotFoundError, PermissionDeniedError, SleeplogError
 from sleeplog.web.audit import note
 from sleeplog.web.errors import error_body, error_response
+from sleeplog.web.sessions import Session, check_csrf, credentials
 
 log = logging.getLogger(__name__)
 
 
 class _KeywordPlugin:
     api = 2
-    keyword = None
+    keywords = ()
 
     def setup(self, app):
         for other in app.plugins:
-            if other is not self and getattr(other, "keyword", None) == self.keyword:
+            if other is self:
+                continue
+            taken = set(getattr(other, "keywords", ())) & set(self.keywords)
+            if taken:
                 raise PluginError(
-                    f"another plugin already injects the keyword {self.keyword!r}"
+                    f"another plugin already injects the keyword {min(taken)!r}"
                 )
 
-    def wants(self, route):
-        return self.keyword in route.get_callback_args()
+    def wanted(self, route):
+        """The plugin's keywords that the route's callback takes."""
+        return set(self.keywords) & set(route.get_callback_args())
 
 
 class StorePlugin(_KeywordPlugin):
@@ -45,9 +56,10 @@ class StorePlugin(_KeywordPlugin):
     def __init__(self, stores, keyword="store"):
         self.stores = stores
         self.keyword = keyword
+        self.keywords = (keyword,)
 
     def apply(self, callback, route):
-        if not self.wants(route):
+        if not self.wanted(route):
             return callback
 
         def wrapper(*args, **kwargs):
@@ -66,28 +78,76 @@ class StorePlugin(_KeywordPlugin):
         return wrapper
 
 
-class OwnerPlugin(_KeywordPlugin):
-    """Injects the owner of the records a request reads and writes.
+class AuthPlugin(_KeywordPlugin):
+    """Lets a request through only with a valid token and the route's permission.
 
-    Until accounts exist every request acts for the configured default owner.
+    Every route is closed unless its config says ``auth=False``. A request
+    without valid credentials gets 401; one whose role lacks the route's
+    ``permission``, or that changes something through the session cookie
+    without its CSRF header, gets 403. The role is read from the database on
+    every request, so a change of role takes effect at once.
+
+    Injects ``user`` (the :class:`~sleeplog.auth.users.User`), ``owner`` (the
+    owner name of the user's records) and ``session`` (a
+    :class:`~sleeplog.web.sessions.Session`) into routes that take them, and
+    puts the user's id and nickname in the audit entry.
     """
 
-    name = "owner"
+    name = "auth"
+    keywords = ("user", "owner", "session")
 
-    def __init__(self, default_owner, keyword="owner"):
-        self.default_owner = default_owner
-        self.keyword = keyword
+    def __init__(self, accounts):
+        self.accounts = accounts
 
     def apply(self, callback, route):
-        if not self.wants(route):
+        if route.config.get("auth") is False:
             return callback
 
+        permission = route.config.get("permission")
+        wanted = self.wanted(route)
+
         def wrapper(*args, **kwargs):
-            note(request.environ, owner=self.default_owner)
-            kwargs[self.keyword] = self.default_owner
+            session = self.authenticate()
+            user = session.user
+            if permission not in user.permissions:
+                raise PermissionDeniedError(
+                    f"The role {user.role} may not do this; it needs {permission}."
+                )
+            check_csrf(request.environ, session, self.accounts.signer)
+
+            injected = {"user": user, "owner": user.owner, "session": session}
+            for keyword in wanted:
+                kwargs[keyword] = injected[keyword]
+            if "owner" in wanted:
+                note(request.environ, owner=user.owner)
             return callback(*args, **kwargs)
 
         return wrapper
+
+    def authenticate(self):
+        """The :class:`Session` of the current request; notes its user."""
+        token, via = credentials()
+        user, claims = self.accounts.authenticate(token)
+        note(request.environ, user=user.reference())
+        return Session(user=user, claims=claims, via=via)
+
+
+def check_route_access(app):
+    """Raise ``ValueError`` for a route that names no known permission.
+
+    Each route must say ``auth=False`` or ``permission=<name>`` with a name
+    from :data:`~sleeplog.auth.roles.PERMISSIONS`.
+    """
+    for route in app.routes:
+        config = route.config
+        if config.get("auth") is False:
+            continue
+        if config.get("permission") not in PERMISSIONS:
+            raise ValueError(
+                f"The route {route.method} {route.rule} must be registered with "
+                "permission=<a name from sleeplog.auth.roles.PERMISSIONS> "
+                "or auth=False."
+            )
 
 
 class ErrorPlugin:

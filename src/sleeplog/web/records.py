@@ -1,4 +1,9 @@
-"""The record routes: ``/api/<store>/records`` for every configured store."""
+"""The record routes: ``/api/<store>/records`` for every configured store.
+
+Records belong to the user who sent them. A caller without
+``records:read_all`` lists only its own records, and another user's record
+answers 404, exactly as a missing one does.
+"""
 
 from urllib.parse import urlencode
 
@@ -23,9 +28,14 @@ MAX_PAGE = 10000
 
 def install(app):
     """Add the record routes to ``app``."""
-    app.route("/api/<store>/records", "POST", create_record)
-    app.route("/api/<store>/records", "GET", list_records)
-    app.route("/api/<store>/records/<record_id>", "GET", get_record)
+    app.route("/api/<store>/records", "POST", create_record, permission="records:write")
+    app.route("/api/<store>/records", "GET", list_records, permission="records:read")
+    app.route(
+        "/api/<store>/records/<record_id>",
+        "GET",
+        get_record,
+        permission="records:read",
+    )
 
 
 def create_record(store, owner):
@@ -53,13 +63,14 @@ def create_record(store, owner):
     )
 
 
-def list_records(store):
-    """All records in order as a JSON array; ``limit`` pages with a cursor."""
+def list_records(store, user):
+    """The caller's records (everyone's with read_all) in order; ``limit`` pages."""
     start_from = query_timestamp("from")
     start_to = query_timestamp("to")
     limit = query_int("limit", 1, MAX_PAGE)
     after = query_cursor()
-    selection = dict(start_from=start_from, start_to=start_to)
+    owner = None if "records:read_all" in user.permissions else user.owner
+    selection = dict(owner=owner, start_from=start_from, start_to=start_to)
 
     if limit is not None:
         page = store.page(after=after, limit=limit + 1, **selection)
@@ -77,12 +88,15 @@ def list_records(store):
     return streamed_array(record.to_json() for record in records)
 
 
-def get_record(store, record_id):
-    """One record by id."""
+def get_record(store, record_id, user):
+    """One record by id; another user's answers 404 without read_all."""
     if not record_id.isascii() or not record_id.isdigit() or len(record_id) > 19:
         raise NotFoundError(f"There is no record {record_id!r}.")
 
     record = store.get(int(record_id))
+    if record.owner != user.owner and "records:read_all" not in user.permissions:
+        # The same words as the store's, so the two cannot be told apart.
+        raise NotFoundError(f"There is no record {int(record_id)}.")
     note(request.environ, summary={"id": record.id})
     return json_response(record.to_json())
 

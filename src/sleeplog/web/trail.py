@@ -12,7 +12,7 @@ MAX_LIMIT = 1000000
 
 def install(app):
     """Add the audit-trail route to ``app``."""
-    app.route("/api/log", "GET", read_log)
+    app.route("/api/log", "GET", read_log, permission="log:read")
 
 
 def read_log():
