@@ -5,7 +5,8 @@
 problem; ``sleeplog import FILE... --store NAME`` imports tracker export
 files (see ``sleeplog.import_cli``); ``sleeplog create-superuser NICKNAME``
 creates the first account that manages the others (see
-``sleeplog.accounts_cli``). Every command takes ``--config DIR``.
+``sleeplog.accounts_cli``); ``sleeplog report violators`` prints the
+violators report (see ``sleeplog.report_cli``). Every command takes ``--config DIR``.
 Exit status: 0 on success, 1 when a store fails (or a file to import cannot
 be read), 2 when the configuration is wrong.
 """
@@ -14,7 +15,7 @@ import argparse
 import logging
 import sys
 
-from sleeplog import accounts_cli, import_cli
+from sleeplog import accounts_cli, import_cli, report_cli
 from sleeplog.config import load_settings, require_secret_keys
 from sleeplog.errors import ConfigError, StorageError
 from sleeplog.storage.registry import close_stores, open_stores
@@ -33,6 +34,7 @@ def main(argv=None):
     commands.add_parser("check-config", help="read the configuration and report")
     import_cli.add_parser(commands)
     accounts_cli.add_parser(commands)
+    report_cli.add_parser(commands)
     args = parser.parse_args(argv)
 
     try:
@@ -51,6 +53,8 @@ def main(argv=None):
         return import_cli.run(args, settings)
     if args.command == "create-superuser":
         return accounts_cli.run(args, settings)
+    if args.command == "report":
+        return report_cli.run(args, settings)
 
     stores = open_stores(settings)
     try:

@@ -15,6 +15,7 @@ message names the file, the section and the key.
 """
 
 import configparser
+import datetime
 import importlib
 import ipaddress
 import os
@@ -117,6 +118,14 @@ def _boolean(text):
     raise ValueError("expected true or false")
 
 
+def _clock_time(text):
+    hours, _, minutes = text.strip().partition(":")
+    try:
+        return datetime.time(int(hours), int(minutes))
+    except ValueError:
+        raise ValueError("expected a time of day as HH:MM") from None
+
+
 def _timezone(text):
     try:
         load_zone(text.strip())
@@ -174,6 +183,11 @@ SCHEMA = {
             "argon2_memory_kib": _integer(8, 4 * 1024 * 1024),
             "argon2_time_cost": _integer(1, 100),
             "argon2_parallelism": _integer(1, 64),
+        },
+        "nights": {
+            "evening": _clock_time,
+            "morning": _clock_time,
+            "threshold_minutes": _integer(1, 24 * 60),
         },
         "imports": {
             "max_body_bytes": _integer(1024),

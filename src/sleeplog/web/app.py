@@ -12,7 +12,7 @@ import bottle
 from sleeplog.services.accounts import Accounts
 from sleeplog.storage.registry import open_account_stores
 from sleeplog.web import accounts as account_routes
-from sleeplog.web import frontend, health, imports, records, trail, users
+from sleeplog.web import frontend, health, imports, records, reports, trail, users
 from sleeplog.web.audit import AuditMiddleware
 from sleeplog.web.plugins import (
     AuthPlugin,
@@ -62,6 +62,7 @@ def create_app(settings, stores, audit_log, clock=utc_now, accounts=None):
     users.install(app)
     records.install(app)
     imports.install(app)
+    reports.install(app)
     trail.install(app)
     health.install(app)
     frontend.install(app)
