@@ -139,6 +139,11 @@ def test_empty_list_is_an_empty_array(client, store_name):
         ({"from": "yesterday"}, "from"),
         ({"to": "2024-05-01T00:00:00"}, "to"),
         ({"cursor": "not-a-cursor"}, "cursor"),
+        ({"limit": "9" * 5000}, "limit"),
+        ({"cursor": "W" * 4000}, "cursor"),
+        ({"from": "0001-01-01T00:00:00Z"}, "from"),
+        ({"to": "9999-12-31T23:59:59-05:00"}, "to"),
+        ({"from": "2024-05-02T00:00:00Z", "to": "2024-05-01T00:00:00Z"}, "from"),
     ],
 )
 def test_bad_list_parameters_are_422(client, store_name, query, field):
@@ -185,3 +190,38 @@ def test_every_request_leaves_one_audit_entry(client, audit_log, store_name):
     assert "data" not in entries[2] or entries[2]["data"] is None
     assert first["time"].endswith("+00:00")
     assert first["duration_ms"] >= 0
+
+
+@pytest.mark.parametrize("name", ["from", "limit", "cursor"])
+def test_query_values_that_are_not_utf8_are_422(client, store_name, name):
+    response = client.get(f"/api/{store_name}/records?{name}=%FF", status=422)
+
+    assert response.json["error"]["details"] == [
+        {"field": name, "message": "is not valid UTF-8"}
+    ]
+
+
+def test_the_next_page_link_keeps_only_known_parameters(client, store_name):
+    url = f"/api/{store_name}/records"
+    client.post_json(url, night())
+    client.post_json(
+        url, night(start="2024-05-02T23:00:00+03:00", end="2024-05-03T07:00:00+03:00")
+    )
+
+    response = client.get(url + "?limit=1&x=%FF&from=2024-05-01T00:00:00Z")
+
+    link = response.headers["Link"]
+    assert link.startswith(
+        f"</api/{store_name}/records?from=2024-05-01T00%3A00%3A00Z&limit=1&cursor="
+    )
+
+
+def test_head_keeps_the_length_of_the_get(client, store_name):
+    created = client.post_json(f"/api/{store_name}/records", night()).json
+    url = f"/api/{store_name}/records/{created['id']}"
+
+    got = client.get(url)
+    head = client.head(url)
+
+    assert head.headers["Content-Length"] == str(len(got.body))
+    assert head.body == b""

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from helpers import NOW, log_entries, night
+from sleeplog.errors import AuditLogUnavailableError, StorageUnavailableError
 from sleeplog.storage.audit_log import AuditLog
 from sleeplog.storage.memory_store import MemoryRecordStore
 from sleeplog.storage.mysql_store import MySQLRecordStore
@@ -137,6 +138,8 @@ def test_log_since_compares_instants(admin, audit_log):
         ({"status": "4x"}, "status"),
         ({"since": "today"}, "since"),
         ({"limit": "0"}, "limit"),
+        ({"since": "0001-01-01T00:00:00+01:00"}, "since"),
+        ({"status": "%FF"}, "status"),
     ],
 )
 def test_log_filters_are_checked(admin, query, field):
@@ -251,4 +254,34 @@ def test_a_new_backend_is_one_class_plus_configuration(
     assert client.get("/api/memory/records").json == [created.json]
     assert missing.json["error"]["message"] == (
         "There is no store 'mysql'; the stores are memory."
+    )
+
+
+def test_failed_undo_still_answers_503_and_says_so_in_the_log(
+    client, stores, audit_log, caplog
+):
+    def fail(entry):
+        raise AuditLogUnavailableError("The audit log cannot be written: disk full.")
+
+    def refuse(record_id):
+        raise StorageUnavailableError("Redis is unavailable: timed out.")
+
+    audit_log.append = fail
+    stores["redis"].delete = refuse
+
+    response = client.post_json("/api/redis/records", night(), status=503)
+
+    assert response.content_type == "application/json"
+    assert "could not be undone" in caplog.text
+    # The record stays; a retry is idempotent and answers 200.
+    assert stores["redis"].count() == 1
+
+
+def test_secrets_in_query_strings_are_redacted(admin, audit_log):
+    admin.get("/api/log?limit=1&access_token=abc123&Password=hunter2&status=200")
+
+    entry = log_entries(audit_log)[-1]
+
+    assert entry["query"] == (
+        "limit=1&access_token=REDACTED&Password=REDACTED&status=200"
     )

@@ -224,8 +224,8 @@ def test_config_dir_from_the_environment(config_dir):
             "sleeplog.ini",
             "trusted_proxies =",
             "trusted_proxies = 10.0.0.300",
-            "[server] trusted_proxies: '10.0.0.300' is not an IP address "
-            "or network, got '10.0.0.300'",
+            "[server] trusted_proxies: expected IP addresses or networks, "
+            "got '10.0.0.300'",
         ),
         (
             "sleeplog.ini",
@@ -289,4 +289,29 @@ def test_commands_stop_with_one_line_and_no_traceback(config_dir, command):
     assert result.stderr == (
         f"{command}: {config_dir / 'database.ini'}: [mysql] port: "
         "expected a whole number from 1 to 65535, got '99999'\n"
+    )
+
+
+def test_a_misspelt_section_is_named(config_dir):
+    edit(
+        config_dir / "sleeplog.ini", "[records]", "[loging]\nlevel = info\n\n[records]"
+    )
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(str(config_dir), environ={})
+
+    assert caught.value.message == (
+        f"{config_dir / 'sleeplog.ini'}: [loging]: is not a section sleeplog knows"
+    )
+
+
+def test_a_store_can_be_overridden_too(config_dir):
+    with pytest.raises(ConfigError) as caught:
+        load_settings(
+            str(config_dir), environ={"SLEEPLOG_STORES_MYSQL": "nosuch.module:Cls"}
+        )
+
+    assert caught.value.message == (
+        f"{config_dir / 'sleeplog.ini'}: [stores] mysql (from $SLEEPLOG_STORES_MYSQL): "
+        "cannot import 'nosuch.module:Cls' (expected module:Class)"
     )

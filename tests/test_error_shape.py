@@ -41,6 +41,7 @@ def assert_error_shape(response, status):
         (b"null", "must be a JSON object"),
         (b"", "empty"),
         (b"   ", "empty"),
+        (b'{"start": ' + b"9" * 5000 + b"}", "number too long"),
     ],
 )
 def test_unreadable_bodies_are_400(client, body, words):
@@ -259,7 +260,11 @@ def test_errors_are_audited(client, audit_log):
         ("POST", URL, 422),
     ]
     assert entries[2]["summary"] == {
-        "error": "The sleep record is not valid: start, end."
+        "error": "The sleep record is not valid: start, end.",
+        "details": [
+            {"field": "start", "message": "is required"},
+            {"field": "end", "message": "is required"},
+        ],
     }
 
 
@@ -285,3 +290,93 @@ def test_auth_errors_have_the_shape(anonymous, auth, accounts, secret_registry):
     assert_error_shape(first, 401)
     assert_error_shape(throttled, 429)
     assert 1 <= int(throttled.headers["Retry-After"]) <= 900
+
+
+FAR = "is too far from the present"
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        (
+            night(
+                start="0001-01-01T00:00:00+01:00",
+                end="0001-01-01T05:00:00+01:00",
+                timezone="Europe/Paris",
+            ),
+            # 00:00+01:00 on 1 January of year 1 is still in year 0 in UTC;
+            # Paris was at +00:09:21 then, which 05:00+01:00 does not match.
+            {
+                "start": FAR,
+                "end": "its UTC offset does not match Europe/Paris at that moment",
+            },
+        ),
+        (
+            {
+                "start": "0001-01-01T00:00:00",
+                "end": "0001-01-01T05:00:00",
+                "timezone": "Europe/Moscow",
+            },
+            # Moscow was at +02:30:17, so only the start falls before year 1.
+            {"start": FAR},
+        ),
+        (
+            {
+                "start": "9999-12-31T20:00:00",
+                "end": "9999-12-31T23:00:00",
+                "timezone": "America/New_York",
+            },
+            {"start": FAR, "end": FAR},
+        ),
+        (
+            {"start": "9500-01-01T00:00:00Z", "end": "9500-01-01T05:00:00Z"},
+            {
+                "start": "must be before the year 9000",
+                "end": "must be before the year 9000",
+            },
+        ),
+        (
+            night(timezone="localtime"),
+            {"timezone": "'localtime' is not a known IANA time zone"},
+        ),
+        (
+            night(timezone="posix/Europe/Moscow"),
+            {"timezone": "'posix/Europe/Moscow' is not a known IANA time zone"},
+        ),
+    ],
+)
+def test_edges_of_time_are_422_not_500(client, payload, expected):
+    response = client.post_json(URL, payload, expect_errors=True)
+
+    error = assert_error_shape(response, 422)
+    assert {d["field"]: d["message"] for d in error["details"]} == expected
+
+
+def test_many_unknown_fields_are_counted_not_listed(client):
+    payload = night(**{f"f{number:02d}": 1 for number in range(25)})
+
+    response = client.post_json(URL, payload, expect_errors=True)
+
+    error = assert_error_shape(response, 422)
+    assert [d["field"] for d in error["details"]] == [
+        f"f{number:02d}" for number in range(20)
+    ] + [None]
+    assert error["details"][-1]["message"] == (
+        "and 5 more fields that a sleep record does not have"
+    )
+
+
+def test_a_lone_surrogate_in_a_field_name_is_named_safely(client):
+    body = (
+        b'{"\\ud800": 1, '
+        b'"start": "2024-05-01T23:00:00Z", "end": "2024-05-02T06:00:00Z"}'
+    )
+
+    response = client.post(
+        URL, body, content_type="application/json", expect_errors=True
+    )
+
+    error = assert_error_shape(response, 422)
+    assert error["details"] == [
+        {"field": "\ud800", "message": "is not a field of a sleep record"}
+    ]

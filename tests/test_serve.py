@@ -274,3 +274,37 @@ def test_start_up_refuses_a_missing_or_placeholder_secret(
     assert result.stderr.startswith("sleeplog-serve: ")
     assert "[auth] secret_keys" in result.stderr
     assert "SLEEPLOG_AUTH_SECRET_KEYS" in result.stderr
+
+
+def test_forwarded_for_is_believed_from_a_trusted_proxy_only(
+    test_environ, mysql_database, redis_client, tmp_path, secret_registry
+):
+    environ = dict(test_environ, SLEEPLOG_SERVER_TRUSTED_PROXIES="127.0.0.1")
+    server = Server(environ, tmp_path, secret_registry).start().log_in()
+    try:
+        # The test talks to the server over loopback, the trusted proxy here.
+        proxied = requests.post(
+            server.url + "/api/mysql/records",
+            json=night(),
+            headers=dict(server.headers, **{"X-Forwarded-For": "203.0.113.9"}),
+            timeout=5,
+        )
+    finally:
+        server.stop()
+
+    assert proxied.json()["client"] == "203.0.113.9"
+    assert server.log()[-1]["client"] == "203.0.113.9"
+
+
+def test_a_port_in_use_stops_start_up_with_one_line(server):
+    environ = dict(server.environ)
+
+    result = subprocess.run(
+        [SERVE], env=environ, capture_output=True, text=True, timeout=60
+    )
+
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"sleeplog-serve: cannot listen on 127.0.0.1:{server.port}: "
+        "Address already in use\n"
+    )

@@ -85,7 +85,7 @@ def _networks(text):
         try:
             networks.append(ipaddress.ip_network(item, strict=False))
         except ValueError:
-            raise ValueError(f"{item!r} is not an IP address or network") from None
+            raise ValueError("expected IP addresses or networks") from None
     return tuple(networks)
 
 
@@ -99,7 +99,10 @@ def _redis_url(text):
 def _pool_size(text):
     if text.strip().lower() == "auto":
         return None
-    return _integer(1, 1000)(text)
+    try:
+        return _integer(1, 1000)(text)
+    except ValueError:
+        raise ValueError("expected auto or a whole number from 1 to 1000") from None
 
 
 def _key_prefix(text):
@@ -269,7 +272,14 @@ def load_settings(directory=None, environ=None):
             setattr(settings, section, types.SimpleNamespace(**values))
 
         for section in OPEN_SECTIONS.get(filename, ()):
-            setattr(settings, section, _stores(parser, path, section))
+            setattr(settings, section, _stores(parser, path, section, environ))
+
+        known = set(sections) | set(OPEN_SECTIONS.get(filename, ()))
+        for section in parser.sections():
+            if section not in known:
+                raise ConfigError(
+                    path, f"[{section}]", "is not a section sleeplog knows"
+                )
 
     if settings.mysql.pool_size is None:
         settings.mysql.pool_size = settings.server.threads
@@ -314,13 +324,17 @@ def _value(parser, path, section, key, parse, environ):
         raise ConfigError(path, where, f"{exc}{shown}") from None
 
 
-def _stores(parser, path, section):
+def _stores(parser, path, section, environ):
     if not parser.has_section(section):
         raise ConfigError(path, f"[{section}]", "is missing")
 
     stores = {}
     for name, target in parser.items(section):
         where = f"[{section}] {name}"
+        variable = f"{ENV_PREFIX}{section}_{name}".upper()
+        if variable in environ:
+            target = environ[variable]
+            where = f"{where} (from ${variable})"
         if not name.isidentifier() or not name.islower():
             raise ConfigError(path, where, "a store name must be a lower-case word")
         stores[name] = _import_class(path, where, target)

@@ -174,14 +174,15 @@ def _timestamp(payload, name, zone, zone_name, problems):
 
     try:
         moment = parse_timestamp(payload[name], zone)
-        in_range = moment.astimezone(timezone.utc) < LATEST_START
+        utc = moment.astimezone(timezone.utc)
     except TimestampError as exc:
         problems.append({"field": name, "message": str(exc)})
         return None
     except OverflowError:
-        in_range = False
+        problems.append({"field": name, "message": "is too far from the present"})
+        return None
 
-    if not in_range:
+    if utc >= LATEST_START:
         problems.append({"field": name, "message": "must be before the year 9000"})
         return None
 

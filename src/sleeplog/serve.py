@@ -73,7 +73,8 @@ def main(argv=None):
             store.prepare()
         accounts.users.prepare()
     except StorageError as exc:
-        print(f"sleeplog-serve: {exc.message}", file=sys.stderr)
+        mysql = f"{settings.mysql.host}:{settings.mysql.port}"
+        print(f"sleeplog-serve: {exc.message} (MySQL at {mysql})", file=sys.stderr)
         close_stores(stores)
         accounts.close()
         return 1
@@ -89,18 +90,29 @@ def main(argv=None):
 def serve(settings, stores, audit_log, accounts=None):
     """Serve until SIGTERM or SIGINT, then drain and return 0."""
     app = create_app(settings, stores, audit_log, accounts=accounts)
-    server = waitress.create_server(
-        app,
-        host=settings.server.host,
-        port=settings.server.port,
-        threads=settings.server.threads,
-        # Routes check their own limits; waitress only needs the largest.
-        max_request_body_size=max(
-            settings.server.max_body_bytes, settings.imports.max_body_bytes
-        ),
-        ident="sleeplog",
-        expose_tracebacks=False,
-    )
+    try:
+        server = waitress.create_server(
+            app,
+            host=settings.server.host,
+            port=settings.server.port,
+            threads=settings.server.threads,
+            # Routes check their own limits; waitress needs only the largest,
+            # plus one, since it refuses a body as long as its limit.
+            max_request_body_size=1
+            + max(settings.server.max_body_bytes, settings.imports.max_body_bytes),
+            # X-Forwarded-For reaches the app, which believes it only from
+            # [server] trusted_proxies (sleeplog.web.audit.client_address).
+            clear_untrusted_proxy_headers=False,
+            ident="sleeplog",
+            expose_tracebacks=False,
+        )
+    except OSError as exc:
+        where = f"{settings.server.host}:{settings.server.port}"
+        print(
+            f"sleeplog-serve: cannot listen on {where}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        return 1
     stop = threading.Event()
 
     def request_stop(signum, frame):

@@ -556,9 +556,11 @@ def _lock(fd, kind):
 
     Another process (a reader, a backup) may hold the file locked; a request
     must not hang behind it, so after the wait the log counts as unavailable.
+    The attempts are close together: between busy writers the lock is free
+    only for moments, and a reader polling slowly would never catch one.
     """
     deadline = time.monotonic() + LOCK_WAIT
-    delay = 0.001
+    delay = 0.0001
     while True:
         try:
             fcntl.flock(fd, kind | fcntl.LOCK_NB)
@@ -569,7 +571,7 @@ def _lock(fd, kind):
                     f"another process has held it locked for over {LOCK_WAIT:g} s"
                 ) from None
             time.sleep(delay)
-            delay = min(delay * 2, 0.05)
+            delay = min(delay * 2, 0.002)
 
 
 def _unlock(fd):

@@ -102,6 +102,10 @@ _STATEMENT_ERRORS = (
 )
 
 
+#: Seconds a migration statement may take before start-up gives up.
+MIGRATE_TIMEOUT = 120
+
+
 class MySQLRecordStore(RecordStore):
     """Sleep records in one MySQL or MariaDB database, shared by threads.
 
@@ -369,7 +373,9 @@ def migrate(settings):
         )
     migrations = _migrations()
 
-    connection = _connect(settings.mysql, database=None, read_timeout=None)
+    # Long enough for GET_LOCK and DDL, short enough that a stalled server
+    # stops start-up instead of hanging it (the greeting waits this long too).
+    connection = _connect(settings.mysql, database=None, read_timeout=MIGRATE_TIMEOUT)
     try:
         with connection.cursor() as cursor:
             cursor.execute(

@@ -25,8 +25,9 @@ import threading
 import time
 import uuid
 from datetime import datetime, timezone
+from urllib.parse import unquote_plus
 
-from sleeplog.errors import AuditLogUnavailableError
+from sleeplog.errors import AuditLogUnavailableError, SleeplogError
 from sleeplog.web.errors import error_body, error_headers, status_line
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 SAFE_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}", re.ASCII)
 ENTRY_KEY = "sleeplog.audit"
+_SECRET_NAME = re.compile(r"token|password|passwd|secret|key|auth|session", re.I)
 
 
 def note(environ, **fields):
@@ -139,15 +141,15 @@ class AuditMiddleware:
             self._write_entry(environ, status, started)
         except AuditLogUnavailableError as exc:
             if environ.get("REQUEST_METHOD") not in SAFE_METHODS and status < 400:
-                undo = entry.get("undo")
-                if undo is not None:
-                    undo()
+                _undo(entry.get("undo"), request_id)
                 status, headers, body = _unavailable(exc, request_id)
         finally:
             self._leave()
 
-        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
-        headers.append(("Content-Length", str(len(body))))
+        if environ.get("REQUEST_METHOD") != "HEAD":
+            # A HEAD answer keeps the length its GET would have.
+            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+            headers.append(("Content-Length", str(len(body))))
         headers.append(("X-Request-ID", request_id))
         start_response(status_line(status), headers)
         return [body]
@@ -160,7 +162,7 @@ class AuditMiddleware:
             "request_id": environ["sleeplog.request_id"],
             "method": environ.get("REQUEST_METHOD"),
             "path": environ.get("PATH_INFO"),
-            "query": environ.get("QUERY_STRING") or None,
+            "query": redact_query(environ.get("QUERY_STRING", "")),
             "client": environ["sleeplog.client"],
             "user": entry.get("user"),
             "owner": entry.get("owner"),
@@ -172,8 +174,8 @@ class AuditMiddleware:
         }
         log.info(
             "%s %s %d %.1fms id=%s",
-            record["method"],
-            record["path"],
+            _printable(record["method"]),
+            _printable(record["path"]),
             status,
             record["duration_ms"],
             record["request_id"],
@@ -243,6 +245,49 @@ class _StreamedBody:
                 pass  # a read was served; _write_entry has logged the warning
             finally:
                 self._middleware._leave()
+
+
+def redact_query(query):
+    """The query string for the audit entry, secrets replaced, or None.
+
+    Parameters whose names suggest a credential keep their name and lose
+    their value, so a token sent in a URL by mistake is never written down.
+    """
+    if not query:
+        return None
+
+    parts = []
+    for part in query.split("&"):
+        name, equals, _ = part.partition("=")
+        if equals and _SECRET_NAME.search(unquote_plus(name)):
+            part = f"{name}=REDACTED"
+        parts.append(part)
+    return "&".join(parts)
+
+
+def _undo(undo, request_id):
+    if undo is None:
+        return
+
+    try:
+        undo()
+    except SleeplogError as exc:
+        # The change stays stored without its entry; the client sees 503 and
+        # may retry, which is idempotent and is then logged.
+        log.error(
+            "request %s: its change could not be undone after its audit entry "
+            "failed: %s",
+            request_id,
+            exc.message,
+        )
+
+
+def _printable(text):
+    # Paths come from clients: a newline in one must not forge a log line.
+    text = text or ""
+    if text.isprintable():
+        return text
+    return text.encode("unicode_escape").decode("ascii")
 
 
 def _unavailable(exc, request_id):

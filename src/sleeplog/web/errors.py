@@ -75,7 +75,8 @@ def error_body(status, message, request_id, details=()):
             "request_id": request_id,
         }
     }
-    return json.dumps(body, ensure_ascii=False).encode("utf-8")
+    # ASCII escapes keep a lone surrogate from a client's field name writable.
+    return json.dumps(body, ensure_ascii=True).encode("ascii")
 
 
 def error_headers(status, extra=()):

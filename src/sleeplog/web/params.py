@@ -8,14 +8,25 @@ from datetime import datetime
 from bottle import request
 
 from sleeplog.errors import ValidationError
+from sleeplog.models import EARLIEST_START, LATEST_START, MAX_DURATION
 from sleeplog.timestamps import TimestampError, parse_timestamp
+
+#: Longer query values than this are refused before any parsing.
+MAX_VALUE_LENGTH = 200
 
 
 def query_text(name):
     """The query parameter ``name`` as text, or ``None`` when absent or empty."""
-    value = request.query.getunicode(name)
-    if value is None or value == "":
+    raw = request.query.get(name)
+    if raw is None or raw == "":
         return None
+
+    value = request.query.getunicode(name)
+    if value is None:
+        # bottle gives None for bytes that are not UTF-8; absent they are not.
+        raise _invalid(name, "is not valid UTF-8")
+    if len(value) > MAX_VALUE_LENGTH:
+        raise _invalid(name, f"must be at most {MAX_VALUE_LENGTH} characters long")
     return value
 
 
@@ -26,9 +37,13 @@ def query_timestamp(name):
         return None
 
     try:
-        return parse_timestamp(value)
+        moment = parse_timestamp(value)
     except TimestampError as exc:
         raise _invalid(name, str(exc)) from None
+
+    if not EARLIEST_START - MAX_DURATION <= moment <= LATEST_START:
+        raise _invalid(name, "must lie between the years 1970 and 9000")
+    return moment
 
 
 def query_int(name, low, high):
@@ -64,7 +79,7 @@ def query_cursor(name="cursor"):
         padded = value + "=" * (-len(value) % 4)
         start, record_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
         cursor = (datetime.fromisoformat(start), int(record_id))
-    except (ValueError, TypeError, binascii.Error, UnicodeError):
+    except (ValueError, TypeError, RecursionError, binascii.Error, UnicodeError):
         raise _invalid(name, "is not a cursor this service handed out") from None
 
     if cursor[0].tzinfo is not None:

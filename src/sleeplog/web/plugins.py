@@ -23,6 +23,9 @@ from sleeplog.web.sessions import Session, check_csrf, credentials
 
 log = logging.getLogger(__name__)
 
+#: Error details kept in an audit entry; the answer itself has them all.
+MAX_LOGGED_DETAILS = 20
+
 
 class _KeywordPlugin:
     api = 2
@@ -169,7 +172,11 @@ class ErrorPlugin:
             except HTTPResponse:
                 raise
             except SleeplogError as exc:
-                note(request.environ, summary={"error": exc.message})
+                summary = {"error": exc.message}
+                if exc.details:
+                    # What failed, not what was sent: details name fields.
+                    summary["details"] = exc.details[:MAX_LOGGED_DETAILS]
+                note(request.environ, summary=summary)
                 return error_response(exc, request_id)
             except Exception:
                 log.exception("request %s failed", request_id)

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from bottle import request
 
-from sleeplog.errors import NotFoundError
+from sleeplog.errors import NotFoundError, ValidationError
 from sleeplog.models import validate_record
 from sleeplog.storage.base import cursor_of
 from sleeplog.web.audit import note
@@ -19,6 +19,7 @@ from sleeplog.web.params import (
     encode_cursor,
     query_cursor,
     query_int,
+    query_text,
     query_timestamp,
 )
 from sleeplog.web.responses import json_response, streamed_array
@@ -67,6 +68,11 @@ def list_records(store, user):
     """The caller's records (everyone's with read_all) in order; ``limit`` pages."""
     start_from = query_timestamp("from")
     start_to = query_timestamp("to")
+    if start_from is not None and start_to is not None and start_from > start_to:
+        raise ValidationError(
+            "The query parameter 'from' is not valid.",
+            [{"field": "from", "message": "must not be after to"}],
+        )
     limit = query_int("limit", 1, MAX_PAGE)
     after = query_cursor()
     owner = None if "records:read_all" in user.permissions else user.owner
@@ -110,9 +116,8 @@ def _continue(store, first, selection, page_size=500):
 
 
 def _next_page_headers(store, cursor, limit):
-    query = {
-        key: value for key, value in request.query.decode().items() if key != "cursor"
-    }
+    # Only the parameters this route reads; they were checked already.
+    query = {key: query_text(key) for key in ("from", "to") if query_text(key)}
     query["limit"] = str(limit)
     query["cursor"] = encode_cursor(cursor)
     url = f"/api/{store.name}/records?{urlencode(query)}"
