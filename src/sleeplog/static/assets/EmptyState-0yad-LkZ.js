@@ -1,1 +1,0 @@
-import{$ as e,F as t,R as n,V as r}from"./index-CbGlVCuU.js";var i={class:`empty`,role:`status`},a=n({__name:`EmptyState`,props:{text:{}},setup(n){return(a,o)=>(r(),t(`p`,i,e(n.text),1))}});export{a as t};

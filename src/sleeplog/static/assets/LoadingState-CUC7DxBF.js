@@ -1,1 +1,0 @@
-import{$ as e,C as t,F as n,I as r,M as i,R as a,V as o,Z as s}from"./index-CbGlVCuU.js";var c={class:`loading`,role:`status`,"aria-live":`polite`},l=a({__name:`LoadingState`,setup(a){return(a,l)=>(o(),n(`p`,c,[l[0]||=i(`span`,{class:`loading__spinner`,"aria-hidden":`true`},null,-1),r(e(s(t)(`loading`)),1)]))}});export{l as t};
