@@ -327,3 +327,29 @@ def test_the_night_table_through_the_api(
         ]
     else:
         assert found == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"to": "0001-01-01"},
+        {"from": "0001-01-01", "to": "0001-01-05"},
+        {"to": "9999-12-31"},
+        {"from": "9999-12-31", "to": "9999-12-31"},
+    ],
+)
+def test_report_dates_far_away_are_422(auth, query):
+    response = auth.client().get("/api/reports/violators", query, status=422)
+
+    assert response.json["error"]["details"][0]["message"] == (
+        "must lie between the years 1970 and 9000"
+    )
+
+
+def test_csv_cells_cannot_become_formulas(auth):
+    minus = auth.user(nickname="-2-3")
+    post(minus.client, "mysql", SHORT)
+
+    rows = list(csv.reader(io.StringIO(report(minus.client, format="csv").text)))
+
+    assert rows[1][1] == "'-2-3"

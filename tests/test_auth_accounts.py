@@ -790,3 +790,45 @@ def test_an_old_cost_is_upgraded_at_login(auth, accounts, anonymous, secret_regi
     )
     assert "$m=16,t=2," in stored
     assert stronger.verify(stored, account.password)
+
+
+def test_parallel_logins_cannot_slip_past_the_limit(throttled, auth, secret_registry):
+    account = auth.user("user")
+    statuses = []
+    lock = threading.Lock()
+
+    def attempt():
+        client = make_client(throttled)
+        status = login(client, account.user.nickname, "wrong-pass", secret_registry)
+        with lock:
+            statuses.append(status.status_int)
+
+    threads = [threading.Thread(target=attempt) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # With a limit of 3, exactly 3 passwords are checked, however many race.
+    assert sorted(statuses) == [401] * 3 + [429] * 9
+
+
+@pytest.mark.parametrize(
+    "nickname", ["alice\u034f", "alice\ufe0f", "alice\U000e0100", "\u3164\u3164\u3164"]
+)
+def test_invisible_characters_are_refused_in_nicknames(anonymous, password, nickname):
+    response = register(anonymous, nickname, password)
+
+    assert response.status_int == 422
+    assert response.json["error"]["details"] == [
+        {"field": "nickname", "message": "may not hold invisible characters"}
+    ]
+
+
+@pytest.mark.parametrize("lookalike", ["ａｌｉｃｅ-x", "𝐚𝐥𝐢𝐜𝐞-x"])
+def test_compatibility_forms_cannot_pose_as_a_nickname(anonymous, password, lookalike):
+    first = register(anonymous, "alice-x", password)
+    second = register(anonymous, lookalike, password)
+
+    assert first.status_int == 201
+    assert second.status_int == 409

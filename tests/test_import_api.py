@@ -113,6 +113,7 @@ def test_every_import_writes_one_audit_entry_with_the_summary(client, audit_log)
         (b"start,end\n", {"format": "gpx"}, 422, "no import format"),
         (b"start,end\n", {"timezone": "Nowhere/City"}, 422, "time zone"),
         (b"start,end\n", {"dry_run": "maybe"}, 422, "dry_run"),
+        (b'{"sleep": [{"logId": ' + b"9" * 5000 + b"}]}", {}, 400, "number too long"),
     ],
 )
 def test_unreadable_files_and_bad_parameters(

@@ -8,6 +8,7 @@ form, case-folded, and stores keep it unique.
 """
 
 import dataclasses
+import re
 import unicodedata
 from datetime import datetime
 from typing import Optional
@@ -63,6 +64,15 @@ class User:
         return {"id": self.id, "nickname": self.nickname}
 
 
+#: Marks and fillers that draw nothing: a nickname holding them could pass for
+#: another one. Variation selectors, the combining grapheme joiner, Mongolian
+#: variation selectors, Hangul fillers and tag characters.
+_INVISIBLE = re.compile(
+    "[\u034f\u115f\u1160\u180b-\u180f\u3164\ufe00-\ufe0f\uffa0"
+    "\U000e0000-\U000e007f\U000e0100-\U000e01ef]"
+)
+
+
 def validate_nickname(value, field="nickname"):
     """Return the NFC form of ``value`` if it is a valid nickname.
 
@@ -80,6 +90,8 @@ def validate_nickname(value, field="nickname"):
 
     previous = None
     for char in nickname:
+        if _INVISIBLE.match(char):
+            raise _invalid(field, "may not hold invisible characters")
         category = unicodedata.category(char)
         allowed = (
             char in _PUNCTUATION
@@ -94,13 +106,14 @@ def validate_nickname(value, field="nickname"):
 
 
 def nickname_key(nickname):
-    """The form of ``nickname`` that is unique among users: NFC, case-folded.
+    """The form of ``nickname`` that is unique among users: NFKC, case-folded.
 
-    Works on any string, valid nickname or not, so a login can look up
-    whatever it was sent.
+    Compatibility forms fold too, so full-width or mathematical letters
+    cannot pose as the plain ones (``ａｌｉｃｅ`` is ``alice``). Works on any
+    string, valid nickname or not, so a login can look up whatever it was sent.
     """
-    folded = unicodedata.normalize("NFC", nickname).casefold()
-    return unicodedata.normalize("NFC", folded)
+    folded = unicodedata.normalize("NFKC", nickname).casefold()
+    return unicodedata.normalize("NFKC", folded)
 
 
 def validate_timezone(value, field="timezone"):

@@ -86,7 +86,9 @@ class Accounts:
         nickname = validate_nickname(payload["nickname"])
         password = normalize_password(payload["password"], check_minimum=False)
         key = nickname_key(nickname)
-        self._refuse_if_throttled(key, client)
+        # Every attempt counts before the password is checked, and a success
+        # forgets them: attempts sent in parallel cannot slip past the limit.
+        self._count_attempt(key, client)
 
         user = self.users.find(key)
         if user is None:
@@ -94,7 +96,6 @@ class Accounts:
         else:
             matched = self.hasher.verify(user.password_hash, password)
         if not matched or user.disabled:
-            self._count_failure(key, client)
             raise AuthenticationError(WRONG_LOGIN)
 
         self.throttle.clear(key, client)
@@ -182,7 +183,7 @@ class Accounts:
 
         changes = {}
         if "role" in payload:
-            if payload["role"] not in ROLES:
+            if not isinstance(payload["role"], str) or payload["role"] not in ROLES:
                 raise _invalid("role", "must be one of " + ", ".join(ROLES))
             changes["role"] = payload["role"]
         if "disabled" in payload:
@@ -232,6 +233,15 @@ class Accounts:
     def _refuse_if_throttled(self, key, client):
         count, seconds_left = self.throttle.failures(key, client)
         if count >= self.config.login_max_failures:
+            raise ThrottledError(
+                f"Too many failed logins; try again in {seconds_left} s.", seconds_left
+            )
+
+    def _count_attempt(self, key, client):
+        window = self.config.login_failure_window
+        attempts = self.throttle.record_failure(key, client, window)
+        if attempts > self.config.login_max_failures:
+            _, seconds_left = self.throttle.failures(key, client)
             raise ThrottledError(
                 f"Too many failed logins; try again in {seconds_left} s.", seconds_left
             )

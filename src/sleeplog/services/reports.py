@@ -87,7 +87,7 @@ def violators_csv(violators):
             writer.writerow(
                 (
                     violator.person.user_id,
-                    violator.person.name,
+                    _spreadsheet_safe(violator.person.name),
                     row["date"],
                     row["minutes"],
                     row["total_minutes"],
@@ -97,6 +97,13 @@ def violators_csv(violators):
                 )
             )
     return buffer.getvalue()
+
+
+def _spreadsheet_safe(text):
+    # A nickname such as "-2-3" would be read as a formula by a spreadsheet.
+    if text[:1] in ("=", "+", "-", "@"):
+        return "'" + text
+    return text
 
 
 def rule_json(rule):

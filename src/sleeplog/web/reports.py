@@ -27,6 +27,9 @@ from sleeplog.web.responses import json_response
 
 #: The longest report one request may ask for, in nights.
 MAX_NIGHTS = 366
+#: Report dates stay where records can be, far from datetime's limits.
+EARLIEST_DATE = date(1970, 1, 1)
+LATEST_DATE = date(8999, 12, 31)
 
 
 def install(app):
@@ -115,9 +118,13 @@ def _query_date(name):
         return None
 
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise _invalid(name, "must be a date such as 2024-05-01") from None
+
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise _invalid(name, "must lie between the years 1970 and 9000")
+    return day
 
 
 def _wants_csv():

@@ -233,6 +233,9 @@ class _JsonStream:
                 continue
             except RecursionError:
                 self.fail("is nested too deeply")
+            except ValueError:
+                # An integer of more than 4300 digits, refused by Python.
+                self.fail("holds a number too long", self._pos)
 
             # A number at the very end of the text may go on in the next chunk.
             if end == len(self._text) and not self._eof:
