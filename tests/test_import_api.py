@@ -114,6 +114,13 @@ def test_every_import_writes_one_audit_entry_with_the_summary(client, audit_log)
         (b"start,end\n", {"timezone": "Nowhere/City"}, 422, "time zone"),
         (b"start,end\n", {"dry_run": "maybe"}, 422, "dry_run"),
         (b'{"sleep": [{"logId": ' + b"9" * 5000 + b"}]}", {}, 400, "number too long"),
+        (
+            b'<?xml version="1.0"?>\n<!DOCTYPE HealthData [\n<!ENTITY a "x">\n]>\n'
+            b'<HealthData><Record sourceName="&a;"/></HealthData>',
+            {},
+            400,
+            "cannot be read at line 3: it declares an XML entity",
+        ),
     ],
 )
 def test_unreadable_files_and_bad_parameters(

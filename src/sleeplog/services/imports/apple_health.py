@@ -16,7 +16,10 @@ zone. ``sourceName``, the app or device, becomes the source.
 
 The parser is expat's: it expands no external entities, and expat 2.4 and
 later (every Python sleeplog supports ships one) refuses exponential entity
-expansion.
+expansion. Apple's exports declare elements and attributes in their DOCTYPE
+but never an entity, so a file whose prologue declares one is refused before
+parsing: even expat's bounded expansion lets a small file fill a lot of
+memory.
 """
 
 import re
@@ -66,6 +69,7 @@ def parse(stream, zone):
     depth = 0
     root = None
     number = 0
+    stream = _without_entities(stream)
     try:
         for event, element in ElementTree.iterparse(stream, ("start", "end")):
             if event == "start":
@@ -86,6 +90,46 @@ def parse(stream, zone):
         raise UnreadableFileError(
             f"line {line}", f"is not well-formed XML ({reason}, column {column})"
         ) from None
+
+
+#: The prologue (XML declaration and DOCTYPE) is read whole to look for
+#: entity declarations; Apple's is a few kilobytes.
+MAX_PROLOGUE = 1024 * 1024
+
+
+def _without_entities(stream):
+    """``stream`` as a file object, refused if its prologue declares entities."""
+    head = b""
+    while b"<HealthData" not in head and len(head) < MAX_PROLOGUE:
+        more = stream.read(64 * 1024)
+        if not more:
+            break
+        head += more
+
+    prologue = head.split(b"<HealthData", 1)[0]
+    if b"<!ENTITY" in prologue:
+        line = prologue[: prologue.index(b"<!ENTITY")].count(b"\n") + 1
+        raise UnreadableFileError(
+            f"line {line}", "declares an XML entity, which Apple's exports never do"
+        )
+    return _Rejoined(head, stream)
+
+
+class _Rejoined:
+    """The bytes already read, then the rest of the stream."""
+
+    def __init__(self, head, rest):
+        self._head = head
+        self._rest = rest
+
+    def read(self, size=-1):
+        if self._head:
+            if size is None or size < 0:
+                data, self._head = self._head + self._rest.read(), b""
+                return data
+            data, self._head = self._head[:size], self._head[size:]
+            return data
+        return self._rest.read(size)
 
 
 def _check_root(element):
