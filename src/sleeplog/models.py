@@ -23,6 +23,7 @@ from sleeplog.timestamps import (
 
 #: The fields a client may send; anything else is refused by name.
 CLIENT_FIELDS = ("start", "end", "timezone", "source", "note")
+_CLIENT_FIELD_SET = frozenset(CLIENT_FIELDS)
 
 MAX_DURATION = timedelta(hours=24)
 MAX_FUTURE = timedelta(hours=24)
@@ -37,6 +38,9 @@ MAX_UNKNOWN_REPORTED = 20
 EARLIEST_START = datetime(1970, 1, 1, tzinfo=timezone.utc)
 #: And before this one, far enough from datetime's limits for any arithmetic.
 LATEST_START = datetime(9000, 1, 1, tzinfo=timezone.utc)
+#: Years strictly between these need no UTC conversion to be checked: an
+#: offset (under a day) cannot take them past year 1 or LATEST_START.
+_SAFE_YEARS = (1, LATEST_START.year - 1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,7 +76,9 @@ class SleepRecord:
 
     def replace(self, **changes):
         """Return a copy with some fields changed."""
-        return dataclasses.replace(self, **changes)
+        # dataclasses.replace, without its walk over the fields: every field
+        # is an __init__ argument and __dict__ holds exactly the fields.
+        return type(self)(**{**self.__dict__, **changes})
 
     def to_json(self):
         """The record as the JSON object the API sends."""
@@ -123,7 +129,9 @@ def validate_record(payload, *, owner, now, client=None):
         )
 
     problems = []
-    unknown = sorted(set(payload) - set(CLIENT_FIELDS))
+    unknown = []
+    if not _CLIENT_FIELD_SET.issuperset(payload):
+        unknown = sorted(set(payload) - _CLIENT_FIELD_SET)
     for name in unknown[:MAX_UNKNOWN_REPORTED]:
         problems.append({"field": name, "message": "is not a field of a sleep record"})
     if len(unknown) > MAX_UNKNOWN_REPORTED:
@@ -174,7 +182,11 @@ def _timestamp(payload, name, zone, zone_name, problems):
 
     try:
         moment = parse_timestamp(payload[name], zone)
-        utc = moment.astimezone(timezone.utc)
+        # Within these years no offset takes the UTC instant out of range.
+        in_range = (
+            _SAFE_YEARS[0] < moment.year < _SAFE_YEARS[1]
+            or moment.astimezone(timezone.utc) < LATEST_START
+        )
     except TimestampError as exc:
         problems.append({"field": name, "message": str(exc)})
         return None
@@ -182,7 +194,7 @@ def _timestamp(payload, name, zone, zone_name, problems):
         problems.append({"field": name, "message": "is too far from the present"})
         return None
 
-    if utc >= LATEST_START:
+    if not in_range:
         problems.append({"field": name, "message": "must be before the year 9000"})
         return None
 
@@ -234,6 +246,8 @@ def _optional_text(payload, name, limit, problems):
         )
         return None
 
+    if value.isascii():
+        return value
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:

@@ -20,6 +20,7 @@ _TIMESTAMP = re.compile(
     """,
     re.VERBOSE | re.ASCII,
 )
+_fromisoformat = datetime.fromisoformat
 
 _ZONE_NAME = re.compile(r"[A-Za-z0-9_+\-]+(?:/[A-Za-z0-9_+\-]+)*", re.ASCII)
 
@@ -33,7 +34,16 @@ def load_zone(name):
 
     Raises :class:`TimestampError` for a name that is malformed or unknown.
     """
-    if not isinstance(name, str) or not _ZONE_NAME.fullmatch(name) or len(name) > 64:
+    if not isinstance(name, str):
+        raise TimestampError("is not an IANA time zone name such as Europe/Moscow")
+    return _load_zone(name)
+
+
+@functools.lru_cache(maxsize=1024)
+def _load_zone(name):
+    # Remembers the zones found (a miss raises, and is not remembered), so a
+    # name is looked up once, not once for each record that names it.
+    if not _ZONE_NAME.fullmatch(name) or len(name) > 64:
         raise TimestampError("is not an IANA time zone name such as Europe/Moscow")
 
     if name not in _iana_zones():
@@ -76,7 +86,49 @@ def parse_timestamp(text, zone=None):
             "must be an RFC 3339 timestamp such as 2024-03-01T23:15:00+01:00"
         )
 
-    parts = match.groupdict()
+    fraction, offset = match.group("fraction", "offset")
+    moment = _from_isoformat(text, fraction, offset)
+    if moment is None:
+        moment = _from_parts(match.groupdict(), offset)
+
+    if offset is not None:
+        return moment
+
+    if zone is None:
+        raise TimestampError(
+            "has no UTC offset; add one (such as +03:00 or Z) or give a timezone"
+        )
+    return localize(moment, zone)
+
+
+def _from_isoformat(text, fraction, offset):
+    """What ``_from_parts`` gives for text ``_TIMESTAMP`` matched, or ``None``.
+
+    A fast path: ``datetime.fromisoformat`` reads exactly this form on every
+    Python from 3.9 on once a fraction has 6 digits (3.9 and 3.10 take only
+    3 or 6) and ``Z`` is written ``+00:00`` (they do not take ``Z``). It is
+    ``None`` for anything ``_from_parts`` would refuse, and for hour 24, which
+    a later Python may read as the next midnight; ``_from_parts`` then says why.
+    """
+    if text[11:13] >= "24":
+        return None
+
+    if fraction is not None and len(fraction) not in (3, 6):
+        end = 20 + len(fraction)
+        text = text[:20] + fraction[:6].ljust(6, "0") + text[end:]
+    try:
+        if offset is None:
+            return _fromisoformat(text)
+        if offset in ("Z", "z"):
+            return _fromisoformat(text[:-1] + "+00:00")
+        _checked_offset(offset)
+        return _fromisoformat(text)
+    except ValueError:  # TimestampError too
+        return None
+
+
+def _from_parts(parts, offset):
+    """The datetime of the groups of a ``_TIMESTAMP`` match; naive without offset."""
     fraction = (parts["fraction"] or "0")[:6].ljust(6, "0")
     try:
         naive = datetime(
@@ -91,15 +143,9 @@ def parse_timestamp(text, zone=None):
     except ValueError as exc:
         raise TimestampError(f"is not a real date and time ({exc})") from None
 
-    offset = parts["offset"]
-    if offset is not None:
-        return naive.replace(tzinfo=_fixed_offset(offset))
-
-    if zone is None:
-        raise TimestampError(
-            "has no UTC offset; add one (such as +03:00 or Z) or give a timezone"
-        )
-    return localize(naive, zone)
+    if offset is None:
+        return naive
+    return naive.replace(tzinfo=_fixed_offset(offset))
 
 
 def localize(naive, zone):
@@ -125,6 +171,11 @@ def format_timestamp(moment):
 
     UTC is written as ``Z``; fractions of a second appear only when present.
     """
+    text = moment.isoformat()
+    # isoformat writes an offset of whole minutes as +HH:MM, the form wanted.
+    if text[-6] in "+-" and text[-3] == ":":
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
     offset = moment.utcoffset()
     text = moment.replace(tzinfo=None).isoformat()
     if offset == timedelta(0):
@@ -147,6 +198,15 @@ def from_utc(naive_utc, offset):
     """
     zone = timezone(timedelta(seconds=offset))
     return naive_utc.replace(tzinfo=timezone.utc).astimezone(zone)
+
+
+@functools.cache
+def _checked_offset(text):
+    """``_fixed_offset(text)``, remembered; it raises for an impossible offset.
+
+    Only possible offsets are remembered, and there are fewer than 3000.
+    """
+    return _fixed_offset(text)
 
 
 def _fixed_offset(text):

@@ -149,8 +149,8 @@ class MySQLRecordStore(RecordStore):
             if not batch:
                 return created
 
-            now = _utc_now()
-            values = [_row_values(record, now) for record in batch]
+            now = _datetime_text(_utc_now())
+            values = [_row_texts(record, now) for record in batch]
             created += self._run(functools.partial(_insert_many, values))
 
     def get(self, record_id):
@@ -573,6 +573,33 @@ def _row_values(record, created_at):
         record.client,
         created_at,
     )
+
+
+def _row_texts(record, created_at):
+    """``_row_values`` with each datetime as the text PyMySQL would send for it.
+
+    PyMySQL formats a ``datetime`` field by field for every row; ``isoformat``
+    writes the same literal faster, and ``created_at`` (already such text) is
+    written once per batch, not once per row.
+    """
+    start, end = record.start, record.end
+    return (
+        record.owner,
+        _datetime_text(utc_naive(start)),
+        offset_seconds(start),
+        _datetime_text(utc_naive(end)),
+        offset_seconds(end),
+        record.timezone,
+        record.source,
+        record.note,
+        record.client,
+        created_at,
+    )
+
+
+def _datetime_text(naive):
+    """``YYYY-MM-DD HH:MM:SS[.ffffff]``, as PyMySQL writes a naive ``datetime``."""
+    return naive.isoformat(" ")
 
 
 def _record_from_row(row):

@@ -55,6 +55,7 @@ from sleeplog.errors import (
 )
 from sleeplog.models import SleepRecord
 from sleeplog.storage.base import RecordStore, earliest_start
+from sleeplog.timestamps import format_timestamp
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +135,9 @@ return 1
 """
 
 #: A record about to be saved, with what its keys and members are made of.
+# json.dumps builds an encoder on each call when given options; one will do.
+_ENCODE_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
 _Pending = namedtuple("_Pending", "record tag span start_us")
 
 
@@ -375,13 +379,14 @@ class RedisRecordStore(RedisClient, RecordStore):
         )
         first = last - len(missing) + 1
         now = datetime.now(timezone.utc)
+        created_at = format_timestamp(now)
 
         by_owner = {}
         for record_id, item in enumerate(missing, start=first):
             stored = item.record.replace(id=record_id, created_at=now)
             member = _member(item.start_us, record_id)
             args, entries = by_owner.setdefault(item.tag, ([], []))
-            args += (item.span, record_id, _dump(stored), member)
+            args += (item.span, record_id, _dump(stored, created_at), member)
             entries.append((item, stored))
 
         pipe = self._client.pipeline(transaction=False)
@@ -523,6 +528,7 @@ def _pending(record):
     return _Pending(record, _encode_owner(record.owner), span, start_us)
 
 
+@functools.lru_cache(maxsize=1024)
 def _encode_owner(owner):
     return quote(owner, safe="", errors="surrogatepass")
 
@@ -581,8 +587,14 @@ def _lex_bounds(start_from, start_to, after):
     return lowest, highest
 
 
-def _dump(record):
-    text = json.dumps(record.to_json(), ensure_ascii=False, separators=(",", ":"))
+def _dump(record, created_at=None):
+    """The record as JSON text; ``created_at``, if given, is its formatted form."""
+    data = record.to_json()
+    if created_at is not None:
+        data["created_at"] = created_at  # formatted once for a whole batch
+    text = _ENCODE_JSON(data)
+    if text.isascii():
+        return text
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

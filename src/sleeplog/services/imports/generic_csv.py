@@ -97,15 +97,25 @@ def _payload(fields, columns, zone_name):
     if not fits:
         return Problem(f"has {len(fields)} values; expected {expected}")
 
-    row = {name: value.strip() for name, value in zip(columns, fields)}
-    if not row.get("timezone") and not _needs_zone(row["start"], row["end"]):
+    if columns is COLUMNS or columns == COLUMNS[: len(columns)]:
+        # The usual order: read the fields where they stand.
+        start, end, *rest = fields
+        rest += ("", "", "")
+        zone, source, note = rest[0].strip(), rest[1].strip(), rest[2].strip()
+        start, end = start.strip(), end.strip()
+    else:
+        row = {name: value.strip() for name, value in zip(columns, fields)}
+        start, end = row["start"], row["end"]
+        zone, source, note = row.get("timezone"), row.get("source"), row.get("note")
+
+    if not zone and zone_name is not None and not _needs_zone(start, end):
         zone_name = None
     return {
-        "start": row["start"] or None,
-        "end": row["end"] or None,
-        "timezone": row.get("timezone") or zone_name,
-        "source": clip(row.get("source") or SOURCE, MAX_SOURCE_LENGTH),
-        "note": clip(row.get("note") or None, MAX_NOTE_LENGTH),
+        "start": start or None,
+        "end": end or None,
+        "timezone": zone or zone_name,
+        "source": clip(source or SOURCE, MAX_SOURCE_LENGTH),
+        "note": clip(note or None, MAX_NOTE_LENGTH),
     }
 
 
