@@ -116,3 +116,22 @@ def test_progress_follows_the_bytes_read(environ, mysql_store, monkeypatch, tmp_
     assert (bars[0].options["total"], bars[0].n) == (size, size)
     assert bars[0].options["disable"] is None  # shown when stderr is a terminal
     assert bars[1].options["disable"] is True  # a small file gets no bar
+
+
+def test_user_picks_the_owner_and_its_time_zone(environ, capsys, mysql_store, auth):
+    account = auth.user()
+    auth.accounts.users.set_timezone(account.id, "Europe/London")
+
+    status = sleeplog(FITBIT, "--store", "mysql", "--user", account.user.nickname)
+
+    assert status == 0
+    assert "2 read, 2 stored" in capsys.readouterr().out
+    assert mysql_store.count(owner=account.owner) == 2
+
+
+def test_an_unknown_user_is_refused(environ, capsys, mysql_store):
+    status = sleeplog(SAA, "--store", "mysql", "--user", "nobody-here")
+
+    assert status == 2
+    assert capsys.readouterr().err == "sleeplog: there is no user 'nobody-here'\n"
+    assert mysql_store.count() == 0

@@ -16,9 +16,14 @@ from datetime import datetime, timezone
 
 from tqdm import tqdm
 
+from sleeplog.auth.users import nickname_key
 from sleeplog.errors import BadRequestError, StorageError, ValidationError
 from sleeplog.services.imports import FORMATS, import_records
-from sleeplog.storage.registry import close_stores, open_stores
+from sleeplog.storage.registry import (
+    close_stores,
+    open_account_stores,
+    open_stores,
+)
 
 #: Files at least this large get a progress bar.
 PROGRESS_BYTES = 1 << 20
@@ -37,9 +42,15 @@ def add_parser(commands):
     parser.add_argument("files", nargs="+", metavar="FILE", help="export file, or -")
     parser.add_argument("--store", required=True, help="the store to import into")
     parser.add_argument(
+        "--user",
+        metavar="NICKNAME",
+        help="import for this account: its records, read in its time zone "
+        "unless --timezone says otherwise",
+    )
+    parser.add_argument(
         "--owner",
-        help="the records' owner, a user's id for an account's records "
-        "(default: [records] default_owner)",
+        help="the records' owner as stored, a user's id for an account's records "
+        "(default: [records] default_owner); --user is simpler",
     )
     parser.add_argument(
         "--timezone", metavar="ZONE", help="IANA zone of times without an offset"
@@ -65,8 +76,20 @@ def run(args, settings):
         )
         return 2
 
+    if args.user is not None and args.owner is not None:
+        print("sleeplog: give --user or --owner, not both", file=sys.stderr)
+        return 2
+
     stores = open_stores(settings)
     try:
+        if args.user is not None:
+            account = _account(settings, args.user)
+            if account is None:
+                print(f"sleeplog: there is no user {args.user!r}", file=sys.stderr)
+                return 2
+            args.owner = account.owner
+            args.timezone = args.timezone or account.timezone
+
         store = stores[args.store]
         if not args.dry_run:
             store.prepare()
@@ -76,6 +99,16 @@ def run(args, settings):
         return 1
     finally:
         close_stores(stores)
+
+
+def _account(settings, nickname):
+    users, throttle = open_account_stores(settings)
+    try:
+        users.prepare()
+        return users.find(nickname_key(nickname))
+    finally:
+        users.close()
+        throttle.close()
 
 
 def _import_all(args, settings, store):
