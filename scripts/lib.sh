@@ -97,7 +97,9 @@ start_mariadb() {
     mkdir -p "$datadir"
     if [ ! -d "$datadir/mysql" ]; then
         say "initialising a private MariaDB in $datadir"
-        mariadb-install-db --datadir="$datadir" --auth-root-authentication-method=normal \
+        # --no-defaults: the system's my.cnf names its own user and paths.
+        mariadb-install-db --no-defaults --datadir="$datadir" \
+            --auth-root-authentication-method=normal \
             --skip-test-db --user="$(id -un)" >"$VAR/mariadb-install.log" 2>&1 \
             || die "mariadb-install-db failed; see $VAR/mariadb-install.log"
     fi
