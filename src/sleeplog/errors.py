@@ -47,6 +47,19 @@ class ValidationError(SleeplogError):
     Each entry of ``details`` is ``{"field": name, "message": text}``.
     """
 
+    @classmethod
+    def of_field(cls, field, message):
+        """One failing field of a body: "The <field> is not valid."."""
+        return cls(f"The {field} is not valid.", [{"field": field, "message": message}])
+
+    @classmethod
+    def of_query(cls, name, message):
+        """One failing query parameter, named in the message."""
+        return cls(
+            f"The query parameter {name!r} is not valid.",
+            [{"field": name, "message": message}],
+        )
+
 
 class NotFoundError(SleeplogError):
     """The thing asked for does not exist, or is not the caller's to see."""

@@ -19,6 +19,7 @@ from sleeplog.timestamps import (
     format_timestamp,
     load_zone,
     parse_timestamp,
+    utc_naive,
 )
 
 #: The fields a client may send; anything else is refused by name.
@@ -72,7 +73,7 @@ class SleepRecord:
 
         Storing a record whose span key is already stored keeps the first one.
         """
-        return (self.owner, _utc_naive(self.start), _utc_naive(self.end))
+        return (self.owner, utc_naive(self.start), utc_naive(self.end))
 
     def replace(self, **changes):
         """Return a copy with some fields changed."""
@@ -256,7 +257,3 @@ def _optional_text(payload, name, limit, problems):
         return None
 
     return value
-
-
-def _utc_naive(moment):
-    return moment.astimezone(timezone.utc).replace(tzinfo=None)

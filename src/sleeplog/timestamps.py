@@ -186,6 +186,11 @@ def format_timestamp(moment):
     return f"{text}{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
+def utc_naive(moment):
+    """An aware ``datetime`` as a naive UTC one, the form stores keep."""
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
 def offset_seconds(moment):
     """The UTC offset of an aware ``datetime``, in whole seconds."""
     return int(moment.utcoffset().total_seconds())

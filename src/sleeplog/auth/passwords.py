@@ -37,19 +37,25 @@ def normalize_password(value, field="password", check_minimum=True):
     UTF-8. The message never repeats the value.
     """
     if not isinstance(value, str):
-        raise _invalid(field, "must be a string")
+        raise ValidationError.of_field(field, "must be a string")
     if len(value) > MAX_LENGTH:
-        raise _invalid(field, f"must be at most {MAX_LENGTH} characters long")
+        raise ValidationError.of_field(
+            field, f"must be at most {MAX_LENGTH} characters long"
+        )
 
     password = unicodedata.normalize("NFKC", value)
     if len(password) > MAX_LENGTH:
-        raise _invalid(field, f"must be at most {MAX_LENGTH} characters long")
+        raise ValidationError.of_field(
+            field, f"must be at most {MAX_LENGTH} characters long"
+        )
     if check_minimum and len(password) < MIN_LENGTH:
-        raise _invalid(field, f"must be at least {MIN_LENGTH} characters long")
+        raise ValidationError.of_field(
+            field, f"must be at least {MIN_LENGTH} characters long"
+        )
     try:
         password.encode("utf-8")
     except UnicodeEncodeError:
-        raise _invalid(field, "is not valid Unicode text") from None
+        raise ValidationError.of_field(field, "is not valid Unicode text") from None
     return password
 
 
@@ -98,9 +104,3 @@ class PasswordHasher:
             return self._hasher.check_needs_rehash(password_hash)
         except InvalidHashError:
             return True
-
-
-def _invalid(field, message):
-    return ValidationError(
-        f"The {field} is not valid.", [{"field": field, "message": message}]
-    )

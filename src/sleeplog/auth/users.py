@@ -79,11 +79,11 @@ def validate_nickname(value, field="nickname"):
     Raises :class:`ValidationError` naming ``field`` otherwise.
     """
     if not isinstance(value, str):
-        raise _invalid(field, "must be a string")
+        raise ValidationError.of_field(field, "must be a string")
 
     nickname = unicodedata.normalize("NFC", value)
     if not MIN_NICKNAME_LENGTH <= len(nickname) <= MAX_NICKNAME_LENGTH:
-        raise _invalid(
+        raise ValidationError.of_field(
             field,
             f"must be {MIN_NICKNAME_LENGTH} to {MAX_NICKNAME_LENGTH} characters long",
         )
@@ -91,7 +91,7 @@ def validate_nickname(value, field="nickname"):
     previous = None
     for char in nickname:
         if _INVISIBLE.match(char):
-            raise _invalid(field, "may not hold invisible characters")
+            raise ValidationError.of_field(field, "may not hold invisible characters")
         category = unicodedata.category(char)
         allowed = (
             char in _PUNCTUATION
@@ -100,7 +100,9 @@ def validate_nickname(value, field="nickname"):
             or (category in _MARKS and previous in _LETTERS | _MARKS)
         )
         if not allowed:
-            raise _invalid(field, "may hold only letters, digits, '.', '_' and '-'")
+            raise ValidationError.of_field(
+                field, "may hold only letters, digits, '.', '_' and '-'"
+            )
         previous = category
     return nickname
 
@@ -121,11 +123,5 @@ def validate_timezone(value, field="timezone"):
     try:
         load_zone(value)
     except TimestampError as exc:
-        raise _invalid(field, str(exc)) from None
+        raise ValidationError.of_field(field, str(exc)) from None
     return value
-
-
-def _invalid(field, message):
-    return ValidationError(
-        f"The {field} is not valid.", [{"field": field, "message": message}]
-    )

@@ -184,11 +184,13 @@ class Accounts:
         changes = {}
         if "role" in payload:
             if not isinstance(payload["role"], str) or payload["role"] not in ROLES:
-                raise _invalid("role", "must be one of " + ", ".join(ROLES))
+                raise ValidationError.of_field(
+                    "role", "must be one of " + ", ".join(ROLES)
+                )
             changes["role"] = payload["role"]
         if "disabled" in payload:
             if not isinstance(payload["disabled"], bool):
-                raise _invalid("disabled", "must be true or false")
+                raise ValidationError.of_field("disabled", "must be true or false")
             changes["disabled"] = payload["disabled"]
 
         return self.users.change(actor.id, target_id, changes, check_user_change)
@@ -271,9 +273,3 @@ def _only(payload, allowed, required):
     if problems:
         fields = ", ".join(p["field"] for p in problems)
         raise ValidationError(f"The request is not valid: {fields}.", problems)
-
-
-def _invalid(field, message):
-    return ValidationError(
-        f"The {field} is not valid.", [{"field": field, "message": message}]
-    )

@@ -13,9 +13,9 @@ that end after ``start_from`` and start before ``start_to``.
 """
 
 import abc
-from datetime import timezone
 
 from sleeplog.models import MAX_DURATION
+from sleeplog.timestamps import utc_naive
 
 
 class RecordStore(abc.ABC):
@@ -108,11 +108,6 @@ class RecordStore(abc.ABC):
 def cursor_of(record):
     """The page cursor that points just after ``record``."""
     return (utc_naive(record.start), record.id)
-
-
-def utc_naive(moment):
-    """An aware datetime as a naive UTC one, the form stores keep."""
-    return moment.astimezone(timezone.utc).replace(tzinfo=None)
 
 
 def earliest_start(start_from):

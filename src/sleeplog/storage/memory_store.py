@@ -11,7 +11,8 @@ import threading
 from datetime import datetime, timezone
 
 from sleeplog.errors import NotFoundError
-from sleeplog.storage.base import RecordStore, cursor_of, earliest_start, utc_naive
+from sleeplog.storage.base import RecordStore, cursor_of, earliest_start
+from sleeplog.timestamps import utc_naive
 
 
 class MemoryRecordStore(RecordStore):

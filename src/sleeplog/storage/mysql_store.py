@@ -40,8 +40,8 @@ import pymysql
 
 from sleeplog.errors import NotFoundError, StorageError, StorageUnavailableError
 from sleeplog.models import SleepRecord
-from sleeplog.storage.base import RecordStore, earliest_start, utc_naive
-from sleeplog.timestamps import from_utc, offset_seconds
+from sleeplog.storage.base import RecordStore, earliest_start
+from sleeplog.timestamps import from_utc, offset_seconds, utc_naive
 
 logger = logging.getLogger(__name__)
 

@@ -24,9 +24,11 @@ def query_text(name):
     value = request.query.getunicode(name)
     if value is None:
         # bottle gives None for bytes that are not UTF-8; absent they are not.
-        raise _invalid(name, "is not valid UTF-8")
+        raise ValidationError.of_query(name, "is not valid UTF-8")
     if len(value) > MAX_VALUE_LENGTH:
-        raise _invalid(name, f"must be at most {MAX_VALUE_LENGTH} characters long")
+        raise ValidationError.of_query(
+            name, f"must be at most {MAX_VALUE_LENGTH} characters long"
+        )
     return value
 
 
@@ -39,10 +41,10 @@ def query_timestamp(name):
     try:
         moment = parse_timestamp(value)
     except TimestampError as exc:
-        raise _invalid(name, str(exc)) from None
+        raise ValidationError.of_query(name, str(exc)) from None
 
     if not EARLIEST_START - MAX_DURATION <= moment <= LATEST_START:
-        raise _invalid(name, "must lie between the years 1970 and 9000")
+        raise ValidationError.of_query(name, "must lie between the years 1970 and 9000")
     return moment
 
 
@@ -58,7 +60,9 @@ def query_int(name, low, high):
         or int(value) < low
         or int(value) > high
     ):
-        raise _invalid(name, f"must be a whole number from {low} to {high}")
+        raise ValidationError.of_query(
+            name, f"must be a whole number from {low} to {high}"
+        )
     return int(value)
 
 
@@ -80,15 +84,10 @@ def query_cursor(name="cursor"):
         start, record_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
         cursor = (datetime.fromisoformat(start), int(record_id))
     except (ValueError, TypeError, RecursionError, binascii.Error, UnicodeError):
-        raise _invalid(name, "is not a cursor this service handed out") from None
+        raise ValidationError.of_query(
+            name, "is not a cursor this service handed out"
+        ) from None
 
     if cursor[0].tzinfo is not None:
-        raise _invalid(name, "is not a cursor this service handed out")
+        raise ValidationError.of_query(name, "is not a cursor this service handed out")
     return cursor
-
-
-def _invalid(name, message):
-    return ValidationError(
-        f"The query parameter {name!r} is not valid.",
-        [{"field": name, "message": message}],
-    )

@@ -69,10 +69,7 @@ def list_records(store, user):
     start_from = query_timestamp("from")
     start_to = query_timestamp("to")
     if start_from is not None and start_to is not None and start_from > start_to:
-        raise ValidationError(
-            "The query parameter 'from' is not valid.",
-            [{"field": "from", "message": "must not be after to"}],
-        )
+        raise ValidationError.of_query("from", "must not be after to")
     limit = query_int("limit", 1, MAX_PAGE)
     after = query_cursor()
     owner = None if "records:read_all" in user.permissions else user.owner

@@ -46,9 +46,11 @@ def violators_report(user):
     date_to = _query_date("to") or today - timedelta(days=1)
     date_from = _query_date("from") or date_to - timedelta(days=6)
     if date_from > date_to:
-        raise _invalid("from", "must not be after to")
+        raise ValidationError.of_query("from", "must not be after to")
     if (date_to - date_from).days >= MAX_NIGHTS:
-        raise _invalid("to", f"a report covers at most {MAX_NIGHTS} nights")
+        raise ValidationError.of_query(
+            "to", f"a report covers at most {MAX_NIGHTS} nights"
+        )
 
     stores = _chosen_stores(query_text("store") or "all")
     everyone = "reports:read_all" in user.permissions
@@ -108,7 +110,7 @@ def _chosen_stores(name):
         return stores
     if name not in stores:
         choices = ", ".join(sorted(stores) + ["all"])
-        raise _invalid("store", f"must be one of {choices}")
+        raise ValidationError.of_query("store", f"must be one of {choices}")
     return {name: stores[name]}
 
 
@@ -120,10 +122,12 @@ def _query_date(name):
     try:
         day = date.fromisoformat(text)
     except ValueError:
-        raise _invalid(name, "must be a date such as 2024-05-01") from None
+        raise ValidationError.of_query(
+            name, "must be a date such as 2024-05-01"
+        ) from None
 
     if not EARLIEST_DATE <= day <= LATEST_DATE:
-        raise _invalid(name, "must lie between the years 1970 and 9000")
+        raise ValidationError.of_query(name, "must lie between the years 1970 and 9000")
     return day
 
 
@@ -131,7 +135,7 @@ def _wants_csv():
     wanted = (query_text("format") or "").lower()
     if wanted:
         if wanted not in ("csv", "json"):
-            raise _invalid("format", "must be csv or json")
+            raise ValidationError.of_query("format", "must be csv or json")
         return wanted == "csv"
     return "text/csv" in request.headers.get("Accept", "")
 
@@ -144,11 +148,4 @@ def _csv_response(violators, date_from, date_to):
             "Content-Type": "text/csv; charset=utf-8",
             "Content-Disposition": f'attachment; filename="{filename}"',
         },
-    )
-
-
-def _invalid(name, message):
-    return ValidationError(
-        f"The query parameter {name!r} is not valid.",
-        [{"field": name, "message": message}],
     )

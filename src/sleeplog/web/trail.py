@@ -52,12 +52,6 @@ def _status_filter(text):
         return lambda value: isinstance(value, int) and value // 100 == int(text[0])
     if len(text) == 3 and text.isdigit():
         return lambda value: value == int(text)
-    raise ValidationError(
-        "The query parameter 'status' is not valid.",
-        [
-            {
-                "field": "status",
-                "message": "must be a status such as 404 or a class as 4xx",
-            }
-        ],
+    raise ValidationError.of_query(
+        "status", "must be a status such as 404 or a class as 4xx"
     )
